@@ -33,7 +33,9 @@ def main() -> int:
             module = importlib.import_module(f"bench.{module_name}")
             for result in module.run(args.quick):
                 results.append((module_name, result))
-                print(f"   {result.name}: {result.value:.3f} {result.unit} (target {result.target})", flush=True)
+                print(
+                    f"   {result.name}: {result.value:.3f} {result.unit} (target {result.target})", flush=True
+                )
         except Exception as exc:  # a broken benchmark must not hide the others
             failed_modules.append(f"{module_name}: {type(exc).__name__}: {exc}")
         print(f"   ({time.perf_counter() - start:.1f}s)", flush=True)
@@ -41,7 +43,9 @@ def main() -> int:
     width = max([len(r.name) for _, r in results] + [10])
     print(f"{'benchmark':<{width}}  {'value':>10}  {'unit':<6}  {'target':<12}  ok")
     for _, r in results:
-        print(f"{r.name:<{width}}  {r.value:>10.3f}  {r.unit:<6}  {r.target:<12}  {'yes' if r.ok else 'NO'}  {r.detail}")
+        print(
+            f"{r.name:<{width}}  {r.value:>10.3f}  {r.unit:<6}  {r.target:<12}  {'yes' if r.ok else 'NO'}  {r.detail}"
+        )
     for failure in failed_modules:
         print(f"FAILED {failure}")
     return 0 if not failed_modules and all(r.ok for _, r in results) else 1

@@ -26,10 +26,10 @@ COMMANDS: dict[str, str] = {
     "demo": "simple_ckpt.demo:demo_command",
     # migrate: legacy data -> new layout.
     "migrate": "migrate.cli:migrate_command",
-    "inspect": "migrate.cli:inspect_command",
+    "inspect": "migrate.inspect:inspect_command",
     # codemods: legacy code -> new API.
     "codemod": "codemods.cli:codemod_command",
-    "check": "codemods.cli:check_command",
+    "check": "codemods.check_cli:check_command",
 }
 
 SHORT_HELP: dict[str, str] = {

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_LEGACY = Path(os.environ.get("SIMPLE_CKPT_LEGACY_FIXTURES", PROJECT_ROOT.parent / "shared" / "fixtures" / "legacy"))
+SHARED_LEGACY = Path(
+    os.environ.get("SIMPLE_CKPT_LEGACY_FIXTURES", PROJECT_ROOT.parent / "shared" / "fixtures" / "legacy")
+)
 
 
 @pytest.fixture(scope="session")
