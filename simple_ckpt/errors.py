@@ -30,3 +30,14 @@ class LegacyCheckpointError(CheckpointError):
 
 class LeaseHeldError(CheckpointError):
     """Another live process holds the writer lease of this run dir."""
+
+
+class AgentFactoryError(CheckpointError):
+    """A weights-only checkpoint needs an ``agent_factory`` (missing, or it built an agent that does not fit).
+
+    This is about the caller, not the file, so `load_agent` never falls back to an older checkpoint on it.
+    """
+
+
+class WeightsOnlyError(CheckpointError):
+    """``weights_only=True`` was asked for, but the file pickles classes (a whole module)."""

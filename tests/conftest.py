@@ -28,3 +28,7 @@ def shared_legacy_dir() -> Path:
 def stress_trials(ci_sample: int, full: int) -> int:
     """How many trials a fault-injection loop runs: a sample by default, all under `make stress`."""
     return full if os.environ.get("SIMPLE_CKPT_STRESS") == "1" else ci_sample
+
+
+# The stand-in legacy world (fixture `legacy_world`), shared by the migrate and inspect tests.
+pytest_plugins = ["legacy_world"]

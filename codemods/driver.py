@@ -1,0 +1,427 @@
+"""Apply every codemod rule to a tree of files: one parse per file, post-conditions, atomic writes.
+
+Per file: read bytes -> text prefilter (files that cannot mention the legacy API are never parsed) ->
+decode UTF-8 -> parse once -> every rule of ``codemods.rules.REGISTRY`` over the same tree with one
+CodemodContext -> imports finished once -> post-conditions on the result:
+
+- it parses; running the rules again changes nothing (idempotent);
+- it has no undefined name the input did not have (a symtable pass: fast, compiled);
+- nothing is called on a SimpleCheckpointManager that the manager does not have.
+
+If a post-condition fails the file falls back to TODO-only output (only the marking rule, which cannot
+break code) and the reason is reported. Files defining the legacy classes themselves (§1.1 of the spec)
+are not rewritten but listed for deletion. Writes are atomic (temp file in the same directory, fsync,
+os.replace, fsync of the directory), so an interrupted run leaves each file either fully rewritten or
+untouched, and a rerun completes the rest. ``--jobs N`` runs files in N worker processes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+import io
+import os
+import symtable
+import tempfile
+import tokenize
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from codemods.discover import discover
+from codemods.legacy_table import load_table
+from codemods.prefilter import default_prefilter
+from codemods.rules import REGISTRY
+from codemods.rules._base import TARGET_KEY, stats_of
+from codemods.rules._imports import FIRST_PARTY_KEY, finalize_imports
+from codemods.rules._resolve import iter_statements, scan_bindings
+from codemods.rules._shapes import MANAGER_CLASS, MANAGER_METHODS
+from codemods.rules.mark_remaining import MarkRemainingLegacy
+
+_BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__builtins__", "__spec__", "__path__"}
+
+
+@dataclass(frozen=True)
+class Options:
+    target_module: str = "simple_ckpt"
+    write: bool = True
+    want_diff: bool = False
+    verify: bool = True
+
+
+@dataclass
+class FileResult:
+    path: str
+    changed: bool = False
+    error: str | None = None
+    diff: str = ""
+    rewrites: Counter[str] = field(default_factory=Counter)
+    todos: list[str] = field(default_factory=list)
+    todos_added: int = 0
+    reports: list[str] = field(default_factory=list)
+    legacy_internal: list[str] = field(default_factory=list)
+    fallback: str | None = None
+    legacy_lines_before: int = 0
+    legacy_lines_after: int = 0
+
+
+@dataclass
+class Transformed:
+    source: str
+    rewrites: Counter[str]
+    todos: list[str]
+    reports: list[str]
+    fallback: str | None = None
+
+
+# --- one source string -----------------------------------------------------------------------------------
+
+
+def transform_source(
+    source: str,
+    *,
+    target_module: str = "simple_ckpt",
+    module_name: str | None = None,
+    first_party: Iterable[str] = (),
+    verify: bool = True,
+) -> Transformed:
+    """Run every rule over ``source`` (parsed once); raise ``cst.ParserSyntaxError`` if it does not parse."""
+    tree = cst.parse_module(source)
+    result = _run_rules(tree, target_module, module_name, first_party, REGISTRY)
+    if not verify or result.source == source:
+        return result
+    problem = check_postconditions(source, result.source, target_module, module_name, first_party)
+    if problem is None:
+        return result
+    fallback = _run_rules(tree, target_module, module_name, first_party, (MarkRemainingLegacy,))
+    fallback.fallback = problem
+    fallback.reports.append(f"fell back to TODO markers only: {problem}")
+    if check_postconditions(source, fallback.source, target_module, module_name, first_party, idempotent=False):
+        return Transformed(source, Counter(), [], [f"left unchanged: {problem}"], problem)
+    return fallback
+
+
+def _run_rules(
+    tree: cst.Module,
+    target_module: str,
+    module_name: str | None,
+    first_party: Iterable[str],
+    rules: Sequence[type],
+) -> Transformed:
+    context = CodemodContext(full_module_name=module_name)
+    context.scratch[TARGET_KEY] = target_module
+    context.scratch[FIRST_PARTY_KEY] = frozenset(first_party)
+    code = tree.code
+    for rule_cls in rules:
+        triggers = rule_cls.TRIGGERS
+        if triggers and not any(word in code for word in triggers):
+            continue
+        rule = rule_cls(context)
+        tree = rule.apply(tree)
+    tree = finalize_imports(tree, context)
+    stats = stats_of(context)
+    return Transformed(tree.code, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
+
+
+def check_postconditions(
+    before: str,
+    after: str,
+    target_module: str,
+    module_name: str | None,
+    first_party: Iterable[str],
+    *,
+    idempotent: bool = True,
+) -> str | None:
+    """None when ``after`` is acceptable, else a one-line reason."""
+    try:
+        tree = cst.parse_module(after)
+    except cst.ParserSyntaxError as exc:
+        return f"the rewritten file does not parse ({exc.message})"
+    new_undefined = undefined_names(after) - undefined_names(before)
+    if new_undefined:
+        return f"the rewrite would leave undefined names: {', '.join(sorted(new_undefined))}"
+    missing = missing_manager_methods(tree)
+    if missing:
+        return f"the rewrite would call methods SimpleCheckpointManager lacks: {', '.join(sorted(missing))}"
+    if idempotent:
+        again = _run_rules(tree, target_module, module_name, first_party, REGISTRY).source
+        if again != after:
+            return "a second run would change the file again (not idempotent)"
+    return None
+
+
+def undefined_names(source: str) -> set[str]:
+    """Names read somewhere that no scope defines (pyflakes' F821, approximately, via symtable)."""
+    try:
+        top = symtable.symtable(source, "<codemod>", "exec")
+    except SyntaxError:
+        return set()
+    module_defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    if any(s.get_name() == "*" for s in top.get_symbols()):
+        return set()
+    undefined: set[str] = set()
+    stack = [top]
+    while stack:
+        table = stack.pop()
+        stack.extend(table.get_children())
+        for symbol in table.get_symbols():
+            if not symbol.is_referenced():
+                continue
+            name = symbol.get_name()
+            if table is top:
+                unresolved = not (symbol.is_assigned() or symbol.is_imported())
+            else:
+                unresolved = symbol.is_global() and not symbol.is_declared_global()
+            if unresolved and name not in module_defined and name not in _BUILTINS:
+                undefined.add(name)
+    return undefined
+
+
+class _ManagerUse(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.managers: set[str] = set()
+        self.attributes: list[tuple[str, str]] = []
+
+    def visit_Param(self, node: cst.Param) -> None:
+        annotation = node.annotation.annotation if node.annotation is not None else None
+        if isinstance(annotation, cst.Name) and annotation.value == MANAGER_CLASS:
+            self.managers.add(node.name.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == MANAGER_CLASS:
+            self.managers.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name):
+            self.attributes.append((node.value.value, node.attr.value))
+
+
+def missing_manager_methods(tree: cst.Module) -> set[str]:
+    visitor = _ManagerUse()
+    tree.visit(visitor)
+    return {
+        f"{name}.{attr}" for name, attr in visitor.attributes if name in visitor.managers and attr not in MANAGER_METHODS
+    }
+
+
+# --- legacy-internal modules and the line metric ---------------------------------------------------------
+
+
+def legacy_definitions(tree: cst.Module, module_name: str | None) -> list[str]:
+    """Legacy names this file defines at top level, when the file is one of the legacy modules (§1.1)."""
+    if not module_name:
+        return []
+    dotted = module_name.removesuffix(".__init__")
+    table = load_table()
+    owners = {
+        symbol.name
+        for symbol in table.symbols
+        for module in symbol.modules
+        if dotted == module or dotted.endswith("." + module)
+    }
+    if not owners:
+        return []
+    defined = []
+    for statement in tree.body:
+        if isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name.value in owners:
+            defined.append(statement.name.value)
+    return defined
+
+
+def legacy_name_lines(source: str) -> int:
+    """Lines whose code (comments and strings excluded) names a legacy symbol."""
+    names = {symbol.name for symbol in load_table().symbols}
+    lines: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME and token.string in names:
+                lines.add(token.start[0])
+    except (tokenize.TokenError, SyntaxError):
+        return 0
+    return len(lines)
+
+
+# --- files -----------------------------------------------------------------------------------------------
+
+
+def module_name_for(path: Path, root: Path | None) -> str | None:
+    base = root if root is not None and root.is_dir() else None
+    try:
+        relative = path.resolve().relative_to(base.resolve()) if base else Path(path.name)
+    except ValueError:
+        relative = Path(path.name)
+    parts = list(relative.with_suffix("").parts)
+    return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
+
+
+def first_party_of(root: Path | None) -> frozenset[str]:
+    """Top-level packages/modules in a root directory (isort's notion of first party)."""
+    if root is None or not root.is_dir():
+        return frozenset()
+    names = set()
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name.isidentifier():
+            names.add(entry.name)
+        elif entry.suffix == ".py":
+            names.add(entry.stem)
+    return frozenset(names)
+
+
+def process_file(path: str, root: str | None, options: Options) -> FileResult | None:
+    """Rewrite one file. None when the prefilter says it cannot contain anything legacy."""
+    result = FileResult(path=path)
+    file_path = Path(path)
+    try:
+        data = file_path.read_bytes()
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror or exc}"
+        return result
+    if not default_prefilter().matches(data):
+        return None
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        result.error = f"not UTF-8 (byte {exc.start}); skipped"
+        return result
+    root_path = Path(root) if root else None
+    module_name = module_name_for(file_path, root_path)
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        result.error = f"syntax error at line {exc.raw_line}: {exc.message}; skipped"
+        return result
+    internal = legacy_definitions(tree, module_name)
+    if internal:
+        result.legacy_internal = internal
+        return result
+    legacy_file = bool(scan_bindings(tree, module_name))
+    transformed = transform_source(
+        source,
+        target_module=options.target_module,
+        module_name=module_name,
+        first_party=first_party_of(root_path),
+        verify=options.verify,
+    )
+    result.rewrites = transformed.rewrites
+    result.todos = transformed.todos
+    result.reports = transformed.reports
+    result.fallback = transformed.fallback
+    if legacy_file:
+        result.legacy_lines_before = legacy_name_lines(source)
+        result.legacy_lines_after = legacy_name_lines(transformed.source)
+    if transformed.source == source:
+        return result
+    result.changed = True
+    result.todos_added = _marker_count(transformed.source) - _marker_count(source)
+    if options.want_diff:
+        result.diff = "".join(
+            difflib.unified_diff(
+                source.splitlines(keepends=True),
+                transformed.source.splitlines(keepends=True),
+                fromfile=f"a/{path}",
+                tofile=f"b/{path}",
+            )
+        )
+    if options.write:
+        try:
+            atomic_write_text(file_path, transformed.source, data)
+        except OSError as exc:
+            result.error = f"cannot write: {exc.strerror or exc}"
+            result.changed = False
+    return result
+
+
+def _marker_count(source: str) -> int:
+    from codemods.markers import TODO_PATTERN
+
+    return len(TODO_PATTERN.findall(source))
+
+
+def atomic_write_text(path: Path, text: str, original: bytes) -> None:
+    """Replace ``path`` with ``text`` atomically, keeping its permission bits; refuse if it changed meanwhile."""
+    if path.read_bytes() != original:
+        raise OSError(f"{path} changed while the codemod ran; not overwritten")
+    mode = path.stat().st_mode & 0o7777
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".codemod", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+# --- a whole run -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    files_seen: int = 0
+    candidates: int = 0
+    results: list[FileResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.error]
+
+
+def _worker(batch: list[tuple[str, str | None]], options: Options) -> list[FileResult | None]:
+    return [process_file(path, root, options) for path, root in batch]
+
+
+def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:
+    """Process every Python file under ``paths``; per-file problems are collected, never raised."""
+    outcome = RunResult()
+    work: list[tuple[str, str | None]] = []
+    for raw in paths:
+        root = Path(raw)
+        found = discover([raw])
+        outcome.problems.extend(f"{p.path}: {p.problem}" for p in found.problems)
+        root_text = str(root) if root.is_dir() else None
+        work.extend((str(f.path), root_text) for f in found.files if f.is_python)
+    outcome.files_seen = len(work)
+    if jobs <= 1 or len(work) < 2 * jobs:
+        results = _worker(work, options)
+    else:
+        size = max(1, min(64, len(work) // (jobs * 4)))
+        batches = [work[i : i + size] for i in range(0, len(work), size)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = [r for chunk in pool.map(_worker, batches, [options] * len(batches)) for r in chunk]
+    outcome.results = [r for r in results if r is not None]
+    outcome.candidates = len(outcome.results)
+    return outcome
+
+
+__all__ = [
+    "FileResult",
+    "Options",
+    "RunResult",
+    "Transformed",
+    "check_postconditions",
+    "iter_statements",
+    "legacy_name_lines",
+    "process_file",
+    "run",
+    "transform_source",
+    "undefined_names",
+]

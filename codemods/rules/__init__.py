@@ -1,0 +1,33 @@
+"""The codemod rules, one per module, and the order the driver applies them in (one parse per file).
+
+Order matters: the manager is threaded into functions first (so later rules find a manager in reach), the
+store construction and keyword plumbing follow, then the trainer-flow rewrites, then the leaf rewrites,
+and last the pass that marks everything left with the TODO marker.
+"""
+
+from __future__ import annotations
+
+from codemods.rules._base import LegacyRule
+from codemods.rules.initialize_env import InlineInitializePolicy
+from codemods.rules.keyword_plumbing import StoreKeywordPlumbing
+from codemods.rules.load_or_create import LoadOrCreatePolicy
+from codemods.rules.manager_threading import ThreadCheckpointManager
+from codemods.rules.mark_remaining import MarkRemainingLegacy
+from codemods.rules.metadata_dict import PolicyMetadataToDict
+from codemods.rules.periodic_checkpoint import PeriodicCheckpoint
+from codemods.rules.store_construction import StoreToManager
+from codemods.rules.trainer_state import TrainerStateLoad
+
+REGISTRY: tuple[type[LegacyRule], ...] = (
+    ThreadCheckpointManager,
+    StoreToManager,
+    StoreKeywordPlumbing,
+    InlineInitializePolicy,
+    TrainerStateLoad,
+    LoadOrCreatePolicy,
+    PeriodicCheckpoint,
+    PolicyMetadataToDict,
+    MarkRemainingLegacy,
+)
+
+__all__ = ["REGISTRY", "LegacyRule"]

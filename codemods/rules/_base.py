@@ -1,0 +1,131 @@
+"""What every codemod rule shares: legacy name resolution, TODO marking, counters, import finishing.
+
+Each rule is a ``libcst.codemod.VisitorBasedCodemodCommand`` and can run alone
+(``python -m libcst.tool codemod -x codemods.rules.<module>.<Class> PATH``). Run alone, its scheduled
+import changes are applied by ``codemods.rules._imports.finalize_imports`` when it finishes. Run by the
+driver, all rules share one CodemodContext and one parsed tree, and the imports are finished once at the
+end. Rules declare TRIGGERS (words that must occur in the source for the rule to have anything to do) so
+the driver skips them cheaply, and declare no metadata unless they really need scopes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod import Codemod, CodemodContext, VisitorBasedCodemodCommand
+
+from codemods.rules._imports import finalize_imports
+from codemods.rules._resolve import LegacyBindings, scan_bindings
+from codemods.rules._todo import STATEMENT_TYPES, add_todo
+
+STATS_KEY = "simple_ckpt.stats"
+DRIVER_KEY = "simple_ckpt.driver"
+DEFAULT_TARGET = "simple_ckpt"
+TARGET_KEY = "simple_ckpt.target_module"
+
+
+def stats_of(context: CodemodContext) -> dict[str, Any]:
+    """The per-file counters every rule writes to (created on first use)."""
+    stats = context.scratch.get(STATS_KEY)
+    if stats is None:
+        stats = {"rewrites": Counter(), "todos": [], "reports": []}
+        context.scratch[STATS_KEY] = stats
+    return stats
+
+
+class TodoMarking:
+    """Mixin for transformers: ``todo(msg)`` marks the innermost statement being visited."""
+
+    context: CodemodContext
+
+    def _todo_stack(self) -> list[list[str]]:
+        stack = self.__dict__.get("_statement_todos")
+        if stack is None:
+            stack = self.__dict__["_statement_todos"] = []
+        return stack
+
+    def todo(self, message: str) -> None:
+        """Mark the innermost statement being visited with a TODO carrying ``message``."""
+        stack = self._todo_stack()
+        if stack:
+            stack[-1].append(message)
+
+    def todo_owner(self) -> str:
+        return type(self).__name__
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, STATEMENT_TYPES):
+            self._todo_stack().append([])
+        return super().on_visit(node)  # type: ignore[misc]
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        result = super().on_leave(original_node, updated_node)  # type: ignore[misc]
+        if isinstance(original_node, STATEMENT_TYPES):
+            messages = self._todo_stack().pop()
+            if not messages:
+                return result
+            if isinstance(result, cst.FlattenSentinel):
+                nodes = list(result.nodes)
+                nodes[0] = self._mark(nodes[0], messages)
+                return cst.FlattenSentinel(nodes)
+            if isinstance(result, STATEMENT_TYPES):
+                return self._mark(result, messages)
+        return result
+
+    def _mark(self, statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
+        marked = add_todo(statement, messages)
+        if marked is not statement:
+            stats_of(self.context)["todos"].append(
+                f"{self.todo_owner()}: {'; '.join(dict.fromkeys(messages))}"
+            )
+        return marked
+
+
+class LegacyRule(TodoMarking, VisitorBasedCodemodCommand):
+    """Base class of the rules: resolves legacy names and marks statements that need a person."""
+
+    DESCRIPTION: str = "simple-ckpt legacy rule"
+    TRIGGERS: ClassVar[frozenset[str]] = frozenset()
+    # Rules whose subject is an identifier rather than an imported symbol (e.g. `policy_store=`) run even
+    # when the module imports nothing legacy.
+    NEEDS_LEGACY_IMPORT: ClassVar[bool] = True
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self.bindings = LegacyBindings()
+
+    # --- entry points ---------------------------------------------------------------------------------
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """Standalone entry (libcst.tool, tests): apply this rule, then finish the imports."""
+        tree = self.apply(tree)
+        return finalize_imports(tree, self.context)
+
+    def apply(self, tree: cst.Module) -> cst.Module:
+        """Apply only this rule (the driver calls this for each rule over the same tree)."""
+        self.bindings = scan_bindings(tree, self.context.full_module_name)
+        if self.NEEDS_LEGACY_IMPORT and not self.bindings:
+            return tree
+        if self.METADATA_DEPENDENCIES:
+            return Codemod.transform_module(self, tree)
+        return self.transform_module_impl(tree)
+
+    # --- helpers for rules ----------------------------------------------------------------------------
+
+    @property
+    def target_module(self) -> str:
+        return str(self.context.scratch.get(TARGET_KEY, DEFAULT_TARGET))
+
+    def rule_name(self) -> str:
+        return type(self).__name__
+
+    def counted(self, n: int = 1) -> None:
+        stats_of(self.context)["rewrites"][self.rule_name()] += n
+
+    def report(self, message: str) -> None:
+        stats_of(self.context)["reports"].append(f"{self.rule_name()}: {message}")
+
+    def import_target(self, name: str) -> None:
+        self.add_needed_import(self.target_module, name)

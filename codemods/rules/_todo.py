@@ -1,0 +1,79 @@
+"""Put the ``# TODO(simple-ckpt): ...`` marker on a statement, always in the same place.
+
+Convention (shared with ``simple-ckpt check``): the marker is a trailing comment on the FIRST line of the
+statement. For a one-line statement that is its end-of-line comment; for a statement spread over several
+lines inside brackets it is the comment after the first line break (libcst's ParenthesizedWhitespace);
+for a compound statement (def/if/for/with/class/try handler) it is on the header's first line. An
+existing comment on that line is kept and the marker appended after it. Adding a marker that is already
+there changes nothing, which keeps the codemod idempotent.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemods.markers import TODO_PATTERN, todo_comment
+
+STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.ExceptHandler)
+_HEADER_SKIP = frozenset({"body", "orelse", "handlers", "finalbody", "leading_lines", "decorators"})
+
+
+def has_todo(statement: cst.CSTNode) -> bool:
+    target = _first_line_whitespace(statement)
+    comment = target.comment if target is not None else None
+    return comment is not None and TODO_PATTERN.search(comment.value) is not None
+
+
+def add_todo(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
+    """Return ``statement`` with the TODO marker carrying ``messages`` on its first line."""
+    unique = list(dict.fromkeys(m for m in messages if m))
+    if not unique:
+        return statement
+    target = _first_line_whitespace(statement)
+    if target is None:
+        return statement
+    existing = target.comment.value if target.comment is not None else None
+    if existing is not None and TODO_PATTERN.search(existing):
+        return statement
+    text = todo_comment("; ".join(unique))
+    value = f"{existing}  {text}" if existing else text
+    whitespace = target.whitespace if target.comment is not None else cst.SimpleWhitespace("  ")
+    replacement = target.with_changes(whitespace=whitespace, comment=cst.Comment(value))
+    return statement.deep_replace(target, replacement)  # type: ignore[return-value]
+
+
+def _first_line_whitespace(statement: cst.CSTNode) -> cst.TrailingWhitespace | None:
+    """The TrailingWhitespace that ends the first line of the statement (or its header)."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        found = _first_paren_whitespace(statement.body)
+        return found.first_line if found is not None else statement.trailing_whitespace
+    skipped: set[int] = set()
+    for name in _HEADER_SKIP:
+        value = getattr(statement, name, None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            skipped.add(id(item))
+    header_parts = [child for child in statement.children if id(child) not in skipped]
+    found = _first_paren_whitespace(header_parts)
+    if found is not None:
+        return found.first_line
+    body = getattr(statement, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        return body.header
+    if isinstance(body, cst.SimpleStatementSuite):
+        return body.trailing_whitespace
+    return None
+
+
+def _first_paren_whitespace(nodes: object) -> cst.ParenthesizedWhitespace | None:
+    stack: list[object] = list(reversed(nodes)) if isinstance(nodes, (list, tuple)) else [nodes]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.ParenthesizedWhitespace):
+            return node
+        if isinstance(node, (list, tuple)):
+            stack.extend(reversed(node))
+            continue
+        if not isinstance(node, cst.CSTNode) or isinstance(node, cst.BaseSuite):
+            continue
+        stack.extend(reversed(node.children))
+    return None

@@ -1,0 +1,72 @@
+"""Keeping originals safe when migrating in place: ``<run>/legacy/<same relative path>``.
+
+`archive` makes the legacy copy durable *before* anything touches the original's name: a hard link (the
+same bytes, instantly, no extra space), or where links are impossible a copy written atomically and
+checked against the original's sha256. Only then may the converted file replace the original name
+(``os.replace``, atomic), and `retire` may unlink an original whose name is not reused (L0 files,
+``<run>/trainer_state.pt``, URI-named files), after checking the legacy copy still holds its bytes.
+The original's bytes are therefore always reachable under at least one name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from migrate.discover import LEGACY_DIRNAME, Candidate
+from migrate.plan import sha256_file
+
+
+class ArchiveError(Exception):
+    """The legacy copy cannot be made (or an unrelated file already sits where it would go)."""
+
+
+def legacy_path(candidate: Candidate) -> Path:
+    if candidate.run_dir is None:
+        raise ArchiveError(f"{candidate.path}: not inside a run dir; --in-place needs one (use --out)")
+    return candidate.run_dir / LEGACY_DIRNAME / candidate.original.relative_to(candidate.run_dir)
+
+
+def archive(candidate: Candidate, sha256: str, fsync: bool = True) -> Path:
+    """Make ``<run>/legacy/<rel>`` hold the original's bytes (idempotent); returns that path."""
+    from simple_ckpt.atomic import atomic_write, fsync_dir
+
+    keep = legacy_path(candidate)
+    if candidate.archived:  # the source already is the legacy copy
+        return keep
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    if keep.exists():
+        if os.path.samefile(keep, candidate.path) or sha256_file(keep) == sha256:
+            return keep
+        raise ArchiveError(f"{keep}: exists with other content; not overwritten (move it away and rerun)")
+    try:
+        os.link(candidate.path, keep)
+    except FileExistsError:
+        return archive(candidate, sha256, fsync)
+    except OSError:
+        with open(candidate.path, "rb") as src:
+            atomic_write(keep, lambda f: shutil.copyfileobj(src, f, 8 << 20), fsync=fsync)
+        if sha256_file(keep) != sha256:
+            raise ArchiveError(f"{keep}: the copy does not match the original") from None
+    if fsync:
+        fsync_dir(keep.parent)
+    return keep
+
+
+def retire(candidate: Candidate, sha256: str, replaced_by: Path, fsync: bool = True) -> bool:
+    """Unlink the original name when it is not the output's name and the legacy copy holds its bytes."""
+    from simple_ckpt.atomic import fsync_dir
+
+    original = candidate.original
+    if original == replaced_by or not original.exists():
+        return False
+    keep = legacy_path(candidate)
+    if not keep.exists():
+        return False
+    if not os.path.samefile(original, keep) and sha256_file(original) != sha256:
+        return False  # something else now sits at the original name: leave it alone
+    os.unlink(original)
+    if fsync:
+        fsync_dir(original.parent)
+    return True

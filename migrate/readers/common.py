@@ -1,0 +1,138 @@
+"""Shared by the pickle readers: bounded zip access and the restricted unpickle with storage loading.
+
+Sizes are checked before anything is allocated: every zip member's declared size must be plausible for
+the archive (stored members cannot be larger than the file; deflated ones cannot beat deflate's ratio),
+and a storage member must hold at least the bytes its persistent id claims.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from migrate.errors import CorruptFile, RefusedFile
+from migrate.unpickler import AllocationRefused, GlobalPolicy, GlobalRefused, RestrictedUnpickler
+
+_DEFLATE_MAX_RATIO = 1100  # deflate cannot expand data by more than ~1032x
+
+
+def memory_limit() -> int:
+    """Physical memory in bytes (a hard ceiling for anything a file may ask us to allocate)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 36
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """Open a zip archive, mapping damage to CorruptFile and checking declared sizes."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise CorruptFile(path, f"truncated or damaged zip archive ({exc})") from exc
+    archive_size = path.stat().st_size
+    total = 0
+    limit = memory_limit()
+    for info in zf.infolist():
+        if info.compress_type == zipfile.ZIP_STORED:
+            plausible = info.file_size == info.compress_size and info.file_size <= archive_size
+        else:
+            plausible = info.file_size <= max(info.compress_size, 1) * _DEFLATE_MAX_RATIO
+        total += info.file_size
+        if not plausible or total > limit:
+            zf.close()
+            raise CorruptFile(
+                path, f"zip member {info.filename} declares an impossible size ({info.file_size} bytes)"
+            )
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    try:
+        return zf.read(name)
+    except KeyError as exc:
+        raise CorruptFile(path, f"zip member {name} is missing") from exc
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise CorruptFile(path, f"cannot read zip member {name} ({exc})") from exc
+
+
+class StorageLoader:
+    """persistent_load for torch pickles: ('storage', type, key, location, numel) -> a CPU storage."""
+
+    def __init__(self, zf: zipfile.ZipFile, path: Path, member_for_key: Callable[[str], str]) -> None:
+        self.zf = zf
+        self.path = path
+        self.member_for_key = member_for_key
+        self.cache: dict[str, Any] = {}
+        self.locations: set[str] = set()
+
+    def __call__(self, pid: Any) -> Any:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise CorruptFile(self.path, f"unsupported persistent id {str(pid)[:80]}")
+        _, storage_type, key, location, numel = pid
+        key = str(key)
+        self.locations.add(str(location))
+        dtype = getattr(storage_type, "dtype", None)
+        if not isinstance(dtype, torch.dtype) or not isinstance(numel, int) or numel < 0:
+            raise CorruptFile(self.path, f"storage {key}: invalid type or size in persistent id")
+        if key in self.cache:
+            return self.cache[key]
+        name = self.member_for_key(key)
+        try:
+            info = self.zf.getinfo(name)
+        except KeyError as exc:
+            raise CorruptFile(self.path, f"storage {key}: zip member {name} is missing") from exc
+        needed = numel * torch._utils._element_size(dtype)
+        if info.file_size < needed:
+            raise CorruptFile(
+                self.path, f"storage {key} holds {info.file_size} bytes, its tensors need {needed}"
+            )
+        data = bytearray(read_member(self.zf, name, self.path)[:needed])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            untyped = (
+                torch.frombuffer(data, dtype=torch.uint8).untyped_storage()
+                if data
+                else torch.UntypedStorage(0)
+            )
+            storage = torch.storage.TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)
+        self.cache[key] = storage
+        return storage
+
+
+def restricted_load(data: bytes, path: Path, policy: GlobalPolicy, storages: StorageLoader | None) -> Any:
+    """Unpickle `data` through the gate; refused globals and damage become RefusedFile / CorruptFile."""
+    unpickler = RestrictedUnpickler(io.BytesIO(data), policy=policy)
+    if storages is not None:
+        unpickler.persistent_load = storages  # type: ignore[method-assign]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return unpickler.load()
+    except GlobalRefused as exc:
+        raise RefusedFile(path, exc.global_name, exc.reason) from exc
+    except (CorruptFile, RefusedFile):
+        raise
+    except (MemoryError, AllocationRefused) as exc:
+        raise CorruptFile(path, "the pickle asks for more memory than is available") from exc
+    except RecursionError as exc:
+        raise CorruptFile(path, "object graph nested too deeply") from exc
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        RuntimeError,
+        AttributeError,
+        KeyError,
+        IndexError,
+    ) as exc:
+        raise CorruptFile(path, f"cannot unpickle: {type(exc).__name__}: {str(exc)[:200]}") from exc

@@ -1,0 +1,608 @@
+"""Run a migration: discover, read, convert, write through simple_ckpt, verify, commit, report.
+
+Order of operations for one policy file (trainer states follow the same steps)::
+
+    1. output YAML already records this source's sha256      -> already-converted (finish step 7, stop)
+       output YAML exists and records anything else          -> failed: conflict, nothing touched
+    2. read the legacy file (restricted reader), repair metadata, convert (module or weights-only)
+    3. --in-place: make <run>/legacy/<rel> hold the original (hard link or verified copy, fsynced)
+    4. write model + YAML with SimpleCheckpointManager.write_checkpoint into a private staging dir
+       <ckpt_dir>/.simple_ckpt-migrate/<name>/ (emptied first)
+    5. verify the staged model: reload it, every source tensor bit-identical
+    6. commit: os.replace(staged model -> final model), then os.replace(staged YAML -> final YAML),
+       fsync the dir, remove the staging dir
+    7. --in-place: unlink the original name when it is not the output name (L0, URI names,
+       <run>/trainer_state.pt), after checking the legacy copy holds its bytes
+
+Invariants (each holds after a kill -9 at any instant, which is why a rerun finishes the job and ends
+equal to an uninterrupted run):
+
+* I1 Originals are never modified. In place, an original's name is only replaced or unlinked after
+  step 3 made ``legacy/<rel>`` durable; discovery treats ``legacy/<rel>`` as *the* source of ``<rel>``
+  whenever it exists, so a rerun reads the original bytes whatever state the run dir was left in.
+* I2 A final YAML exists only for a verified model: it is renamed into place after the verified model
+  (step 6), and it records the source's sha256, which is how a rerun recognises finished work.
+* I3 A final model without a final YAML is an uncommitted leftover (the manager skips it); a rerun
+  replaces it. Staging dirs are private, start empty, and are removed after commit, so leftovers of a
+  killed run never leak into the result.
+* I4 Nothing that records another source, or that is a legacy pickle, is ever overwritten (conflict ->
+  failed, other files go on). The YAML holds no timestamps of its own, so reruns write the same bytes
+  (except the manager's ``saved_at``).
+
+One bad file never stops the batch: every per-file error becomes a ``failed`` result. ``--jobs N`` runs
+files (``--in-place``: whole runs, each under its RunLease) in N spawned processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrate.discover import STAGING_DIRNAME, Candidate, Discovery, discover
+from migrate.metadata import FileFacts, TrainerFacts, plain_mapping, repair
+from migrate.plan import (
+    Options,
+    Target,
+    find_policy_by_sha,
+    recorded_policy_source,
+    recorded_trainer_source,
+    sha256_file,
+    target_for,
+)
+from migrate.progress import Progress
+from migrate.report import ALREADY, CONVERTED, FAILED, SKIPPED, WOULD_CONVERT, FileResult, Report
+
+MIGRATED_BY = "simple-ckpt migrate"
+
+
+class FileFailed(Exception):
+    """A per-file failure with a one-line reason."""
+
+
+@dataclass
+class Task:
+    candidates: list[Candidate]
+    options: Options
+    trainer: dict[str, TrainerFacts] = field(default_factory=dict)  # run -> facts
+    lease_run_dir: Path | None = None  # --in-place: hold this run dir's lease for the whole task
+
+
+# ---------------------------------------------------------------------------------------------- batch
+
+
+def run_migration(paths: Sequence[Path], options: Options) -> Report:
+    """Migrate everything under ``paths``; never raises for a per-file problem."""
+    found = discover(paths)
+    report = Report(problems=list(found.problems), new_layout_files=found.new_layout_files)
+    report.dry_run, report.check = options.dry_run, options.check
+    for skipped in found.skipped:
+        report.results.append(
+            FileResult(skipped.rel, str(skipped.path), "policy", "", SKIPPED, reason=skipped.reason)
+        )
+    if options.dry_run or options.check:
+        report.results.extend(plan_only(found, options))
+        return report
+    facts = read_trainer_facts(found, options)
+    tasks = make_tasks(found, options, facts)
+    total_bytes = sum(c.size for c in found.candidates)
+    progress = Progress(len(found.candidates), total_bytes, enabled=options.progress)
+    try:
+        for results in _execute(tasks, options.jobs):
+            for result in results:
+                progress.done(result.status, result.source, result.size)
+                report.results.append(result)
+    finally:
+        progress.finish()
+    return report
+
+
+def make_tasks(found: Discovery, options: Options, facts: dict[str, TrainerFacts]) -> list[Task]:
+    if options.in_place:
+        by_run: dict[Path | None, list[Candidate]] = {}
+        for c in found.candidates:
+            by_run.setdefault(c.run_dir, []).append(c)
+        return [Task(cands, options, facts, run_dir) for run_dir, cands in by_run.items()]
+    return [Task([c], options, facts) for c in found.candidates]
+
+
+def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield run_task(task)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        futures = {pool.submit(run_task, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker died (e.g. killed, out of memory): those files failed
+                yield [
+                    _failed(c, f"worker process failed: {type(exc).__name__}: {exc}") for c in task.candidates
+                ]
+
+
+def read_trainer_facts(found: Discovery, options: Options) -> dict[str, TrainerFacts]:
+    """Per run, what its legacy trainer state says (for the empty-metadata repair); unreadable -> absent."""
+    from migrate.model import LegacyTrainerState
+    from migrate.trainer_state import trainer_facts
+
+    facts: dict[str, TrainerFacts] = {}
+    for candidate in found.candidates:
+        if candidate.kind != "trainer_state" or candidate.run in facts:
+            continue
+        try:
+            legacy = _read(candidate, options)
+        except Exception:
+            continue  # the trainer-state task reports the failure itself
+        if isinstance(legacy, LegacyTrainerState):
+            facts[candidate.run] = trainer_facts(legacy.state, candidate.rel)
+    return facts
+
+
+def plan_only(found: Discovery, options: Options) -> list[FileResult]:
+    """--dry-run / --check: what would happen, from the outputs and source hashes only; nothing written."""
+    results = []
+    for c in found.candidates:
+        result = FileResult(c.rel, str(c.path), c.kind, c.run, WOULD_CONVERT, size=c.size)
+        target = target_for(c, options)
+        try:
+            result.sha256 = sha256_file(c.path)
+        except OSError as exc:
+            result.status, result.reason = FAILED, f"cannot read: {exc.strerror or exc}"
+            results.append(result)
+            continue
+        if target is None:
+            result.status, result.reason = SKIPPED, IN_PLACE_IMPOSSIBLE
+        elif c.kind == "trainer_state":
+            exists, sha = (
+                recorded_trainer_source(target.trainer_state)
+                if target.trainer_state != c.path
+                else (False, None)
+            )
+            _plan_status(result, exists, sha, target.trainer_state)
+        elif c.epoch is not None:
+            exists, sha = recorded_policy_source(target.yaml(c.epoch))
+            _plan_status(result, exists, sha, target.model(c.epoch))
+        else:
+            hit = find_policy_by_sha(target.ckpt_dir, result.sha256)
+            if hit is not None:
+                result.status, result.outputs = ALREADY, [str(hit.with_suffix(".pt"))]
+            else:
+                result.reason = f"-> {target.ckpt_dir}/model_<epoch from metadata>.pt"
+        results.append(result)
+    return results
+
+
+def _plan_status(result: FileResult, exists: bool, sha: str | None, output: Path) -> None:
+    if exists and sha == result.sha256:
+        result.status, result.outputs = ALREADY, [str(output)]
+    elif exists:
+        result.status = FAILED
+        result.reason = f"{output} exists and was not converted from this file; it would not be overwritten"
+    else:
+        result.reason = f"-> {output}"
+
+
+# ---------------------------------------------------------------------------------------------- one task
+
+
+def run_task(task: Task) -> list[FileResult]:
+    """Convert the task's files (in a worker process, or inline); errors become failed results."""
+    if task.lease_run_dir is None:
+        return [_guarded(c, task) for c in task.candidates]
+    from simple_ckpt.errors import LeaseHeldError
+    from simple_ckpt.lease import RunLease
+
+    try:
+        lease = RunLease(task.lease_run_dir).acquire()
+    except LeaseHeldError as exc:
+        return [_failed(c, str(exc)) for c in task.candidates]
+    try:
+        # Trainer states last: the policies of the run are converted (and verified) first.
+        ordered = sorted(task.candidates, key=lambda c: c.kind == "trainer_state")
+        return [_guarded(c, task) for c in ordered]
+    finally:
+        lease.release()
+
+
+def _guarded(candidate: Candidate, task: Task) -> FileResult:
+    if target_for(candidate, task.options) is None:
+        result = FileResult(candidate.rel, str(candidate.path), candidate.kind, candidate.run, SKIPPED)
+        result.size, result.reason = candidate.size, IN_PLACE_IMPOSSIBLE
+        return result
+    try:
+        if candidate.kind == "trainer_state":
+            return migrate_trainer_state(candidate, task.options)
+        return migrate_policy(candidate, task.options, task.trainer.get(candidate.run))
+    except FileFailed as exc:
+        return _failed(candidate, str(exc))
+    except Exception as exc:  # never let one file stop the batch; the message names the file
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        if os.environ.get("SIMPLE_CKPT_DEBUG"):
+            traceback.print_exc()
+        return _failed(candidate, f"{type(exc).__name__}: {detail}")
+
+
+def _failed(candidate: Candidate, reason: str) -> FileResult:
+    return FileResult(
+        candidate.rel,
+        str(candidate.path),
+        candidate.kind,
+        candidate.run,
+        FAILED,
+        size=candidate.size,
+        reason=reason,
+    )
+
+
+def _read(candidate: Candidate, options: Options) -> Any:
+    from migrate.model import ReadOptions
+    from migrate.read import read_legacy
+
+    read_options = ReadOptions(
+        allow_modules=options.allow_modules, import_real_classes=not options.weights_only
+    )
+    return read_legacy(candidate.path, read_options)
+
+
+def _read_or_skip(candidate: Candidate, options: Options, result: FileResult) -> Any | None:
+    from migrate.errors import NotLegacyCheckpoint
+
+    try:
+        return _read(candidate, options)
+    except NotLegacyCheckpoint as exc:
+        result.status, result.reason = SKIPPED, exc.reason
+        return None
+    except OSError as exc:
+        raise FileFailed(f"cannot read: {exc.strerror or exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------- policies
+
+
+def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts | None) -> FileResult:
+    from migrate.convert import convert_policy
+    from migrate.model import LegacyPolicy
+    from migrate.verify import verify_written
+
+    result = FileResult(
+        candidate.rel, str(candidate.path), "policy", candidate.run, CONVERTED, size=candidate.size
+    )
+    target = _target(candidate, options)
+
+    # 1. Finished before? (cheap: only hashes the source when an output is already there)
+    if candidate.epoch is not None and target.yaml(candidate.epoch).exists():
+        result.sha256 = sha256_file(candidate.path)
+        if _already(result, target.yaml(candidate.epoch), target.model(candidate.epoch), candidate, options):
+            return result
+
+    # 2. Read, repair, convert.
+    legacy = _read_or_skip(candidate, options, result)
+    if legacy is None:
+        return result
+    if not isinstance(legacy, LegacyPolicy):
+        result.status, result.reason = SKIPPED, f"a {type(legacy).__name__}, not a policy checkpoint"
+        return result
+    result.sha256 = legacy.sha256
+    result.generation = legacy.generation
+    result.globals = [
+        {"global": g.qualified_name, "handling": g.handling, "reason": g.reason, "member": g.member}
+        for g in legacy.globals
+    ]
+    result.dropped = list(legacy.dropped)
+    result.warnings.extend(legacy.warnings)
+
+    metadata, unreadable = plain_mapping(legacy.metadata)
+    record, record_unreadable = plain_mapping(legacy.record)
+    facts = FileFacts(
+        file_name=candidate.original.name if candidate.layout != "wandb-cache" else "",
+        epoch_from_name=candidate.epoch,
+        run_from_dir=candidate.run,
+        name_fields=dict(candidate.name_fields),
+    )
+    repaired = repair(metadata, facts, trainer, record)
+    epoch = repaired.metadata.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise FileFailed("cannot determine the epoch (not in the file name, the metadata or the record)")
+    result.metadata_set = repaired.metadata_set
+    result.recovered = repaired.recovered
+    result.unrecovered = repaired.unrecovered
+    result.warnings.extend(repaired.warnings)
+    if candidate.epoch is None and target.yaml(epoch).exists():  # output named by the metadata's epoch
+        if _already(result, target.yaml(epoch), target.model(epoch), candidate, options):
+            return result
+
+    conversion = convert_policy(
+        legacy,
+        weights_only=options.weights_only,
+        extra={"source_sha256": legacy.sha256, "source_generation": legacy.generation},
+    )
+    result.mode, result.layout, result.fallback = (
+        conversion.mode,
+        conversion.layout,
+        conversion.fallback_reason,
+    )
+    result.warnings.extend(conversion.warnings)
+    if legacy.dropped:
+        result.warnings.append(f"dropped (not weights): {', '.join(legacy.dropped)}")
+
+    source_block: dict[str, Any] = {
+        "path": candidate.rel,
+        "sha256": legacy.sha256,
+        "size": candidate.size,
+        "generation": legacy.generation,
+        "container": legacy.container,
+        "agent_class": legacy.agent_class,
+        "agent_layout": conversion.layout,
+        "mode": conversion.mode,
+        "metadata_set": repaired.metadata_set,
+        "migrated_by": MIGRATED_BY,
+    }
+    if conversion.fallback_reason:
+        source_block["weights_only_reason"] = conversion.fallback_reason
+    if repaired.recovered:
+        source_block["recovered"] = repaired.recovered
+    if repaired.unrecovered:
+        source_block["unrecovered"] = list(repaired.unrecovered)
+    if unreadable:
+        source_block["unreadable"] = unreadable
+        result.warnings.extend(
+            f"metadata key {k!r} has no plain form, recorded under source.unreadable" for k in unreadable
+        )
+    if record_unreadable:
+        record.update({k: f"<unreadable: {v}>" for k, v in record_unreadable.items()})
+    if record:
+        source_block["record"] = record
+    if legacy.dropped:
+        source_block["dropped"] = list(legacy.dropped)
+    document = dict(repaired.metadata)
+    document["source"] = source_block
+
+    # 3..7: archive, stage, verify, commit, retire.
+    final_model, final_yaml = target.model(epoch), target.yaml(epoch)
+    _refuse_foreign_model(final_model, final_yaml, candidate, options)
+    if options.in_place:
+        _archive(candidate, legacy.sha256, options)
+    staging = _fresh_staging(target, final_model.stem)
+    try:
+        from simple_ckpt.manager import SimpleCheckpointManager
+
+        manager = SimpleCheckpointManager(
+            target.run_dir, candidate.run, checkpoint_dir=staging, fsync=options.fsync
+        )
+        try:
+            staged_model = manager.write_checkpoint(conversion.obj, epoch, document)
+        finally:
+            manager.close()
+        staged_yaml = staged_model.with_suffix(".yaml")
+        try:
+            result.tensors_verified = verify_written(
+                staged_model, conversion.mode, legacy.state_dict, conversion.key_map
+            )
+        except Exception as exc:
+            raise FileFailed(f"verification failed, nothing committed: {exc}") from exc
+        _commit([(staged_model, final_model), (staged_yaml, final_yaml)], options)
+    finally:
+        _drop_staging(staging)
+    result.outputs = [str(final_model), str(final_yaml)]
+    if options.in_place:
+        from migrate.inplace import retire
+
+        retire(candidate, legacy.sha256, final_model, options.fsync)
+    return result
+
+
+IN_PLACE_IMPOSSIBLE = (
+    "a wandb download cache file belongs to no run dir, so it cannot be migrated in place; use --out DIR"
+)
+
+
+def _target(candidate: Candidate, options: Options) -> Target:
+    target = target_for(candidate, options)
+    if target is None:
+        raise FileFailed(IN_PLACE_IMPOSSIBLE)
+    return target
+
+
+def _already(
+    result: FileResult, yaml_file: Path, model: Path, candidate: Candidate, options: Options
+) -> bool:
+    """True (result filled) when ``yaml_file`` records this source; FileFailed on a conflict."""
+    exists, sha = recorded_policy_source(yaml_file)
+    if not exists:
+        return False
+    if result.sha256 is None:
+        result.sha256 = sha256_file(candidate.path)
+    if sha != result.sha256:
+        raise FileFailed(
+            f"{yaml_file} exists and was not converted from this file"
+            + (f" (it records source {sha[:12]}...)" if sha else " (a checkpoint that is not a migration)")
+            + "; not overwritten"
+        )
+    result.status, result.outputs = ALREADY, [str(model), str(yaml_file)]
+    if options.in_place:
+        from migrate.inplace import archive, retire
+
+        archive(candidate, result.sha256, options.fsync)
+        retire(candidate, result.sha256, model, options.fsync)
+    return True
+
+
+def _refuse_foreign_model(
+    final_model: Path, final_yaml: Path, candidate: Candidate, options: Options
+) -> None:
+    """An existing model without YAML may be replaced only if it is our own interrupted output (I3, I4)."""
+    if not final_model.exists() or final_yaml.exists():
+        return
+    if options.in_place and final_model == candidate.original:
+        return  # the original itself: archived under legacy/ before it is replaced
+    from simple_ckpt.pickle_scan import legacy_reason
+
+    reason = legacy_reason(final_model)
+    if reason is not None:
+        raise FileFailed(f"{final_model} exists and is {reason}; not overwritten")
+
+
+def _archive(candidate: Candidate, sha256: str, options: Options) -> None:
+    from migrate.inplace import ArchiveError, archive
+
+    try:
+        archive(candidate, sha256, options.fsync)
+    except ArchiveError as exc:
+        raise FileFailed(str(exc)) from exc
+
+
+def _fresh_staging(target: Target, name: str) -> Path:
+    staging = target.staging(name)
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _drop_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.parent.rmdir()  # the shared .simple_ckpt-migrate dir, once no other file is staged there
+    except OSError:
+        pass
+
+
+def _commit(moves: list[tuple[Path, Path]], options: Options) -> None:
+    from simple_ckpt.atomic import fsync_dir
+
+    for staged, final in moves:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, final)
+        if options.fsync:
+            fsync_dir(final.parent)
+
+
+# ---------------------------------------------------------------------------------------------- trainer state
+
+
+def migrate_trainer_state(candidate: Candidate, options: Options) -> FileResult:
+    import torch
+
+    from migrate.model import LegacyTrainerState
+    from migrate.trainer_state import TrainerStateError, convert_trainer_state
+    from migrate.verify import compare_state_dicts
+
+    result = FileResult(
+        candidate.rel, str(candidate.path), "trainer_state", candidate.run, CONVERTED, size=candidate.size
+    )
+    target = _target(candidate, options)
+    final = target.trainer_state
+    if final.exists() and final != candidate.path:
+        _exists, sha = recorded_trainer_source(final)
+        result.sha256 = sha256_file(candidate.path)
+        if sha == result.sha256:
+            result.status, result.outputs = ALREADY, [str(final)]
+            if options.in_place:
+                from migrate.inplace import archive, retire
+
+                archive(candidate, result.sha256, options.fsync)
+                retire(candidate, result.sha256, final, options.fsync)
+            return result
+        if not (options.in_place and final == candidate.original):  # else: the original, kept under legacy/
+            raise FileFailed(f"{final} exists and was not converted from this file; not overwritten")
+
+    legacy = _read_or_skip(candidate, options, result)
+    if legacy is None:
+        return result
+    if not isinstance(legacy, LegacyTrainerState):
+        result.status, result.reason = SKIPPED, f"a {type(legacy).__name__}, not a trainer state"
+        return result
+    result.sha256, result.generation = legacy.sha256, legacy.generation
+    result.globals = [
+        {"global": g.qualified_name, "handling": g.handling, "reason": g.reason, "member": g.member}
+        for g in legacy.globals
+    ]
+    result.warnings.extend(legacy.warnings)
+    try:
+        state, warnings = convert_trainer_state(
+            legacy.state, source_path=candidate.rel, sha256=legacy.sha256, generation=legacy.generation
+        )
+    except TrainerStateError as exc:
+        raise FileFailed(str(exc)) from exc
+    result.warnings.extend(warnings)
+
+    if options.in_place:
+        _archive(candidate, legacy.sha256, options)
+    staging = _fresh_staging(target, "trainer_state")
+    try:
+        staged = _write_trainer_state(target, staging, candidate.run, state, options)
+        written = torch.load(staged, map_location="cpu", weights_only=True)
+        problems = compare_state_dicts(_tensors(legacy.state), _tensors(_as_legacy_keys(written, state)))
+        if problems:
+            raise FileFailed("verification failed, nothing committed: " + "; ".join(problems[:3]))
+        result.tensors_verified = len(_tensors(legacy.state))
+        _commit([(staged, final)], options)
+    finally:
+        _drop_staging(staging)
+    result.outputs = [str(final)]
+    if options.in_place:
+        from migrate.inplace import retire
+
+        retire(candidate, legacy.sha256, final, options.fsync)
+    return result
+
+
+def _write_trainer_state(
+    target: Target, staging: Path, run: str, state: dict[str, Any], options: Options
+) -> Path:
+    """Through the manager's save_trainer_state when the keys allow it, else its atomic writer."""
+    import torch
+
+    from simple_ckpt.layout import trainer_state_path
+    from simple_ckpt.manager import SimpleCheckpointManager
+
+    epoch, agent_step = state.get("epoch"), state.get("agent_step")
+    if isinstance(epoch, int) and isinstance(agent_step, int) and "optimizer_state" in state:
+        extra = {k: v for k, v in state.items() if k not in ("optimizer_state", "epoch", "agent_step")}
+        manager = SimpleCheckpointManager(target.run_dir, run, checkpoint_dir=staging, fsync=options.fsync)
+        try:
+            return manager.save_trainer_state(state["optimizer_state"], epoch, agent_step, **extra)
+        finally:
+            manager.close()
+    from simple_ckpt.atomic import atomic_write
+
+    path = trainer_state_path(staging)
+    atomic_write(path, lambda f: torch.save(state, f), fsync=options.fsync)
+    return path
+
+
+def _as_legacy_keys(written: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:
+    """The written dict re-keyed like the legacy one, so the tensor walk lines up."""
+    renamed = converted.get("migration_source", {}).get("renamed", {})
+    back = {new: old for old, new in renamed.items()}
+    return {back.get(k, k): v for k, v in written.items()}
+
+
+def _tensors(obj: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every tensor inside nested dicts/lists, by a dotted path."""
+    import torch
+
+    out = {} if out is None else out
+    if isinstance(obj, torch.Tensor):
+        out[prefix] = obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _tensors(value, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            _tensors(value, f"{prefix}[{i}]", out)
+    return out
+
+
+__all__ = ["Options", "run_migration", "run_task", "Task", "STAGING_DIRNAME"]

@@ -1,0 +1,666 @@
+"""SimpleCheckpointManager: save and load a run's agents, metadata and trainer state, crash-safely.
+
+Layout under ``RUN_DIR/checkpoints/`` (see docs/format.md)::
+
+    model_0010.pt       torch.save of the agent module (DDP/DataParallel unwrapped), or a weights-only payload
+    model_0010.yaml     metadata: the user's keys + ``epoch`` + ``run`` + the ``simple_ckpt`` integrity block
+    trainer_state.pt    {"optimizer_state", "epoch", "agent_step", **extras}
+
+A checkpoint is committed when its YAML exists: the model is written first (temp file, fsync, rename),
+then the YAML, which records the model's size and content hash (computed while the bytes were written).
+`load_agent` trusts a model only if its YAML exists and size and hash match; newer untrusted checkpoints
+are skipped with a warning naming each (``strict=True`` raises instead).
+
+Trust model
+-----------
+A model file is a pickle of a whole ``nn.Module``: loading it imports the agent's classes and runs
+whatever the pickle says, exactly like ``torch.load(weights_only=False)``. That is fine for run dirs your
+own training wrote (the hash check guards against truncation and corruption, not against someone who can
+write your run dir). For files of unknown origin pass ``weights_only=True``: the load then goes through
+``torch.load(weights_only=True)``, which refuses pickled classes, and only weights-only payloads (see
+`simple_ckpt.payload`; ``simple-ckpt migrate --weights-only`` writes them) load, rebuilt by your
+``agent_factory``. YAML is always read with the safe loader, and legacy pickles are recognised statically,
+without unpickling. Listing, ``best`` and ``ls`` read only YAML and never unpickle anything.
+
+Writers hold the run dir's lease (`simple_ckpt.lease.RunLease`) from their first write until `close`;
+a second process trying to write fails fast naming the holder. Readers never take the lease.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from simple_ckpt import layout
+from simple_ckpt.atomic import (
+    DEFAULT_HASH,
+    atomic_write,
+    atomic_write_text,
+    fsync_dir,
+    read_bytes_hashed,
+    remove_file,
+)
+from simple_ckpt.errors import AgentFactoryError, CheckpointError, LegacyCheckpointError, WeightsOnlyError
+from simple_ckpt.lease import RunLease
+from simple_ckpt.metadata import (
+    FORMAT_VERSION,
+    INTEGRITY_KEY,
+    dump_yaml,
+    metric_value,
+    plain_metadata,
+)
+from simple_ckpt.payload import AgentFactory, build_agent_from_payload, is_weights_only_payload
+from simple_ckpt.pickle_scan import legacy_reason, migrate_hint
+from simple_ckpt.sidecars import Sidecar, parse_sidecar, read_sidecars
+
+__all__ = ["SimpleCheckpointManager", "CheckpointInfo", "load_agent_from", "read_metadata"]
+
+PAYLOAD_MODULE = "module"
+PAYLOAD_WEIGHTS_ONLY = "weights_only"
+PAYLOAD_OBJECT = "object"
+
+
+@dataclass(frozen=True, eq=False)
+class CheckpointInfo(Mapping[str, Any]):
+    """One checkpoint as listed: also a read-only dict with keys model_path, yaml_path, epoch, metadata.
+
+    ``yaml_path`` is None when the checkpoint has no sidecar (its metadata is then just ``{"epoch": N}``,
+    what the file name tells). ``integrity`` is the sidecar's ``simple_ckpt`` block (None if absent) and
+    ``problem`` says why the sidecar could not be read, if it could not.
+    """
+
+    model_path: Path
+    yaml_path: Path | None
+    epoch: int
+    metadata: dict[str, Any]
+    integrity: dict[str, Any] | None = field(default=None, repr=False)
+    problem: str | None = field(default=None, repr=False)
+
+    _KEYS = ("model_path", "yaml_path", "epoch", "metadata")
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CheckpointInfo):
+            return (self.model_path, self.yaml_path, self.epoch, self.metadata) == (
+                other.model_path,
+                other.yaml_path,
+                other.epoch,
+                other.metadata,
+            )
+        return Mapping.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def committed(self) -> bool:
+        """The sidecar exists and carries an integrity block (the save completed)."""
+        return self.integrity is not None
+
+    @property
+    def size(self) -> int | None:
+        """The model's size as recorded in the sidecar (None without one)."""
+        size = (self.integrity or {}).get("size")
+        return size if isinstance(size, int) else None
+
+
+class SimpleCheckpointManager:
+    """Checkpoints of one run: ``RUN_DIR/checkpoints/model_NNNN.{pt,yaml}`` and ``trainer_state.pt``.
+
+    ``hash_name`` names the integrity hash recorded in new sidecars (sidecars name theirs, so files
+    written with another algorithm still verify). ``fsync=False`` is for benchmarks and tests only.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        run_name: str | None = None,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        hash_name: str = DEFAULT_HASH,
+        fsync: bool = True,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_name = run_name if run_name is not None else self.run_dir.name
+        self.checkpoint_dir = (
+            Path(checkpoint_dir) if checkpoint_dir is not None else layout.checkpoints_dir(run_dir)
+        )
+        self.hash_name = hash_name
+        self.fsync = fsync
+        self._lease: RunLease | None = None
+        self._written: dict[str, tuple[int, int, int]] = {}  # model name -> identity right after our write
+
+    def __repr__(self) -> str:
+        return f"SimpleCheckpointManager(run_dir={str(self.run_dir)!r}, run_name={self.run_name!r})"
+
+    # ------------------------------------------------------------------ writing
+
+    def save_agent(self, agent: Any, epoch: int, metadata: Mapping[str, Any] | None = None) -> Path:
+        """Save ``agent`` (unwrapped from DDP/DataParallel) as ``model_{epoch:04d}.pt`` + its YAML."""
+        return self.write_checkpoint(unwrap_agent(agent), epoch, metadata)
+
+    def write_checkpoint(self, obj: Any, epoch: int, metadata: Mapping[str, Any] | None = None) -> Path:
+        """Write any torch-saveable ``obj`` as the checkpoint of ``epoch``; returns the model path.
+
+        The metadata is validated and converted before anything is written. The model is written
+        atomically with its hash computed on the fly, then the YAML (the commit point). Re-saving an
+        epoch first removes its YAML, so a crash in between leaves that epoch uncommitted (skipped by
+        `load_agent`), never a YAML describing other bytes. A legacy file under the name is refused.
+        """
+        import torch
+
+        name = layout.model_filename(epoch)
+        user = plain_metadata(metadata)
+        if INTEGRITY_KEY in user:
+            raise CheckpointError(f"metadata key {INTEGRITY_KEY!r} is reserved for the integrity block")
+        document: dict[str, Any] = {"epoch": epoch, "run": self.run_name}
+        document.update((k, v) for k, v in user.items() if k not in ("epoch", "run"))
+        payload_kind = _payload_kind(obj)
+
+        self._acquire_lease()
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        model = self.checkpoint_dir / name
+        sidecar = layout.yaml_path(self.checkpoint_dir, epoch)
+        if model.exists() and not sidecar.exists():
+            reason = legacy_reason(model)
+            if reason is not None:
+                raise LegacyCheckpointError(
+                    f"{model}: refusing to overwrite {reason}; {migrate_hint(model)} first"
+                )
+        if sidecar.exists():
+            remove_file(sidecar)
+            if self.fsync:
+                fsync_dir(self.checkpoint_dir)
+
+        result = atomic_write(model, lambda f: torch.save(obj, f), hash_name=self.hash_name, fsync=self.fsync)
+        document[INTEGRITY_KEY] = {
+            "format_version": FORMAT_VERSION,
+            "model_file": name,
+            "payload": payload_kind,
+            "size": result.size,
+            "hash_algorithm": result.hash_name,
+            "hash": result.digest,
+            "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        atomic_write_text(sidecar, dump_yaml(document), fsync=self.fsync)
+        identity = _file_identity(model)
+        if identity is not None:
+            self._written[name] = identity
+        return model
+
+    def save_trainer_state(self, optimizer: Any, epoch: int, agent_step: int, **extra: Any) -> Path:
+        """Write ``trainer_state.pt``: {"optimizer_state", "epoch", "agent_step", **extra}, atomically.
+
+        ``optimizer`` may be a torch optimizer (its ``state_dict()`` is saved), a state dict, or None.
+        """
+        import torch
+
+        reserved = {"optimizer_state", "epoch", "agent_step"} & set(extra)
+        if reserved:
+            raise CheckpointError(f"save_trainer_state: extra keys {sorted(reserved)} are reserved")
+        state_fn = getattr(optimizer, "state_dict", None)
+        optimizer_state = state_fn() if callable(state_fn) else optimizer
+        state = {
+            "optimizer_state": optimizer_state,
+            "epoch": int(epoch),
+            "agent_step": int(agent_step),
+            **extra,
+        }
+        self._acquire_lease()
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        path = layout.trainer_state_path(self.checkpoint_dir)
+        atomic_write(path, lambda f: torch.save(state, f), fsync=self.fsync)
+        return path
+
+    def cleanup_old_checkpoints(
+        self,
+        keep_last_n: int,
+        keep_best_k: int = 0,
+        metric: str = "score",
+        keep_every_n_epochs: int = 0,
+        *,
+        mode: str = "max",
+        dry_run: bool = False,
+    ) -> list[Path]:
+        """Delete committed checkpoints no retention policy keeps; returns the model paths (to be) deleted.
+
+        Kept: the union of the last ``keep_last_n``, the best ``keep_best_k`` by ``metric``, every epoch
+        divisible by ``keep_every_n_epochs``, plus always the newest committed checkpoint and the best one.
+        Nothing is deleted while the newest checkpoint is uncommitted (a save in progress or interrupted).
+        Files without a simple_ckpt sidecar (legacy pickles, interrupted saves) are never touched. Each
+        checkpoint goes YAML first, then model, so no YAML ever describes a missing model.
+        """
+        for label, value in (
+            ("keep_last_n", keep_last_n),
+            ("keep_best_k", keep_best_k),
+            ("keep_every_n_epochs", keep_every_n_epochs),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise CheckpointError(
+                    f"cleanup_old_checkpoints: {label} must be a non-negative int, got {value!r}"
+                )
+        _check_mode(mode)
+        infos = self.list_all_checkpoints()
+        if not infos:
+            return []
+        if not self._size_matches(infos[-1]):
+            warnings.warn(
+                f"{infos[-1].model_path}: newest checkpoint is not committed; cleanup deletes nothing",
+                stacklevel=2,
+            )
+            return []
+        committed = [i for i in infos if self._size_matches(i)]
+        newest_verified = next((i for i in reversed(committed) if self._verifies(i)), None)
+        keep = {i.epoch for i in committed[-keep_last_n:]} if keep_last_n else set()
+        if newest_verified is not None:
+            keep.add(newest_verified.epoch)
+        keep.add(committed[-1].epoch)
+        ranked = _rank_by_metric(committed, metric, mode)
+        keep.update(i.epoch for i in ranked[: max(keep_best_k, 1)])
+        if keep_every_n_epochs:
+            keep.update(i.epoch for i in committed if i.epoch % keep_every_n_epochs == 0)
+        doomed = [i for i in committed if i.epoch not in keep]
+        if dry_run or not doomed:
+            return [i.model_path for i in doomed]
+        self._acquire_lease()
+        for info in doomed:
+            if info.yaml_path is not None:
+                remove_file(info.yaml_path)
+            remove_file(info.model_path)
+        if self.fsync:
+            fsync_dir(self.checkpoint_dir)
+        return [i.model_path for i in doomed]
+
+    def close(self) -> None:
+        """Release the writer lease (taken on the first write)."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+
+    def __enter__(self) -> SimpleCheckpointManager:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _acquire_lease(self) -> None:
+        if self._lease is None:
+            self._lease = RunLease(self.run_dir, checkpoint_dir=self.checkpoint_dir).acquire()
+
+    # ------------------------------------------------------------------ reading
+
+    def list_all_checkpoints(self) -> list[CheckpointInfo]:
+        """Every checkpoint in epoch order. Reads only the YAML sidecars (cached), never a model.
+
+        A model without sidecar is listed with ``{"epoch": N}``; an unreadable sidecar gives a warning
+        naming the file and the checkpoint is still listed; a sidecar without model is skipped with a
+        warning.
+        """
+        scan = layout.scan_checkpoints(self.checkpoint_dir)
+        sidecars = read_sidecars(self.checkpoint_dir, scan) if scan.yamls else {}
+        infos: list[CheckpointInfo] = []
+        for epoch in scan.epochs():
+            model_name = scan.models.get(epoch)
+            sidecar = sidecars.get(epoch)
+            if model_name is None:
+                warnings.warn(
+                    f"{self.checkpoint_dir / layout.yaml_filename(epoch)}: YAML sidecar without its model "
+                    f"{layout.model_filename(epoch)}; ignored",
+                    stacklevel=2,
+                )
+                continue
+            infos.append(self._info(epoch, model_name, sidecar))
+        return infos
+
+    def _info(self, epoch: int, model_name: str, sidecar: Sidecar | None) -> CheckpointInfo:
+        model = self.checkpoint_dir / model_name
+        if sidecar is None:
+            return CheckpointInfo(model, None, epoch, {"epoch": epoch})
+        yaml_file = layout.yaml_path(self.checkpoint_dir, epoch)
+        if sidecar.error is not None:
+            warnings.warn(f"{sidecar.error}; checkpoint listed without metadata", stacklevel=3)
+            return CheckpointInfo(model, yaml_file, epoch, {"epoch": epoch}, None, sidecar.error)
+        return CheckpointInfo(model, yaml_file, epoch, sidecar.metadata, sidecar.integrity)
+
+    def find_best_checkpoint(self, metric: str = "score", mode: str = "max") -> Path | None:
+        """The model path with the best ``metric`` (a dotted path into nested metadata), or None.
+
+        Checkpoints without the metric, or with NaN, are skipped; ties go to the newest epoch.
+        """
+        _check_mode(mode)
+        ranked = _rank_by_metric(self.list_all_checkpoints(), metric, mode)
+        return ranked[0].model_path if ranked else None
+
+    def find_checkpoints_by_score(self, min_score: float, metric: str = "score") -> list[Path]:
+        """Model paths whose ``metric`` is >= ``min_score``, in epoch order."""
+        return [
+            info.model_path
+            for info in self.list_all_checkpoints()
+            if (value := metric_value(info.metadata, metric)) is not None and value >= min_score
+        ]
+
+    def load_agent(
+        self,
+        epoch: int | None = None,
+        map_location: Any = None,
+        strict: bool = False,
+        *,
+        weights_only: bool = False,
+        agent_factory: AgentFactory | None = None,
+    ) -> Any:
+        """The agent of the newest verified checkpoint (or of ``epoch``); None if the run has none at all.
+
+        Newer checkpoints that fail verification (no YAML, size or hash mismatch, unreadable) are skipped
+        with a warning naming each; ``strict=True`` raises instead. If checkpoints exist but none loads,
+        raises a `CheckpointError` naming every file and cause (a `LegacyCheckpointError` pointing to
+        ``simple-ckpt migrate`` when legacy pickles are among them). See the module docstring for
+        ``weights_only`` and ``agent_factory``.
+        """
+        infos = self.list_all_checkpoints()
+        if epoch is not None:
+            match = [i for i in infos if i.epoch == epoch]
+            if not match:
+                raise CheckpointError(f"{self.checkpoint_dir}: no checkpoint for epoch {epoch}")
+            return _load_checkpoint(match[0], map_location, weights_only, agent_factory)
+        if not infos:
+            return None
+        skipped: list[tuple[CheckpointInfo, CheckpointError]] = []
+        for info in reversed(infos):
+            try:
+                agent = _load_checkpoint(info, map_location, weights_only, agent_factory)
+            except (AgentFactoryError, WeightsOnlyError):
+                raise  # about the caller's request, not the file: an older checkpoint would fail the same way
+            except CheckpointError as exc:
+                if strict:
+                    raise CheckpointError(
+                        f"{exc} (strict=True: not falling back to an older checkpoint)"
+                    ) from exc
+                skipped.append((info, exc))
+                continue
+            for skipped_info, cause in skipped:
+                warnings.warn(
+                    f"skipped newer checkpoint {skipped_info.model_path.name} (epoch {skipped_info.epoch}): "
+                    f"{cause}; loaded epoch {info.epoch}",
+                    stacklevel=2,
+                )
+            return agent
+        causes = "; ".join(str(exc) for _, exc in skipped)
+        error_type = (
+            LegacyCheckpointError
+            if any(isinstance(exc, LegacyCheckpointError) for _, exc in skipped)
+            else CheckpointError
+        )
+        raise error_type(
+            f"{self.checkpoint_dir}: {len(skipped)} checkpoint(s) found but none loads: {causes}"
+        )
+
+    def load_trainer_state(
+        self, map_location: Any = None, *, weights_only: bool = True
+    ) -> dict[str, Any] | None:
+        """The dict saved by `save_trainer_state`, or None if there is none.
+
+        Loaded with ``torch.load(weights_only=True)`` by default (optimizer state is tensors and plain
+        values); pass ``weights_only=False`` if your extras pickle classes of your own.
+        """
+        path = layout.trainer_state_path(self.checkpoint_dir)
+        if not path.exists():
+            return None
+        state = _torch_load(path, path.read_bytes(), map_location, weights_only)
+        if not isinstance(state, dict) or "epoch" not in state:
+            raise CheckpointError(f"{path}: not a simple_ckpt trainer state (expected a dict with 'epoch')")
+        return state
+
+    def _size_matches(self, info: CheckpointInfo) -> bool:
+        return info.size is not None and layout.file_size(info.model_path) == info.size
+
+    def _verifies(self, info: CheckpointInfo) -> bool:
+        """Full hash check, skipped for a file this manager wrote and nobody replaced since."""
+        identity = _file_identity(info.model_path)
+        if identity is not None and self._written.get(info.model_path.name) == identity:
+            return True
+        try:
+            verify_checkpoint(info)
+        except CheckpointError:
+            return False
+        return True
+
+
+# ---------------------------------------------------------------------- module-level helpers
+
+
+def unwrap_agent(agent: Any) -> Any:
+    """The module inside (possibly nested) DistributedDataParallel / DataParallel wrappers."""
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+    while isinstance(agent, (DataParallel, DistributedDataParallel)):
+        agent = agent.module
+    return agent
+
+
+def load_agent_from(
+    path_or_uri: str | os.PathLike[str],
+    map_location: Any = None,
+    *,
+    weights_only: bool = False,
+    agent_factory: AgentFactory | None = None,
+    strict: bool = False,
+) -> Any:
+    """Load an agent from a model file, a ``file://`` URI, a run dir or a ``checkpoints/`` dir (latest).
+
+    A model file with a simple_ckpt sidecar is verified against it; one without is loaded as it is
+    (you named it), unless it is a legacy pickle, which raises `LegacyCheckpointError`. A directory loads
+    its newest verified checkpoint, and raises if it has none.
+    """
+    path = path_from_uri(path_or_uri)
+    if path.is_dir():
+        manager = manager_for_dir(path)
+        agent = manager.load_agent(
+            map_location=map_location, strict=strict, weights_only=weights_only, agent_factory=agent_factory
+        )
+        if agent is None:
+            raise CheckpointError(f"{path}: no checkpoints found (looked in {manager.checkpoint_dir})")
+        return agent
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or directory")
+    sidecar_path = layout.yaml_path_for_model(path)
+    sidecar = parse_sidecar(sidecar_path) if sidecar_path.exists() and sidecar_path != path else None
+    epoch = layout.parse_model_name(path.name)
+    info = CheckpointInfo(
+        model_path=path,
+        yaml_path=sidecar_path if sidecar is not None else None,
+        epoch=epoch if epoch is not None else -1,
+        metadata=sidecar.metadata if sidecar is not None else {},
+        integrity=sidecar.integrity if sidecar is not None else None,
+        problem=sidecar.error if sidecar is not None else None,
+    )
+    if info.integrity is None:
+        if info.problem is not None:
+            raise CheckpointError(info.problem)
+        return _load_unverified(path, map_location, weights_only, agent_factory)
+    return _load_checkpoint(info, map_location, weights_only, agent_factory)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata of a checkpoint (model file, its YAML, or a ``file://`` URI), without the integrity block.
+
+    Raises `CheckpointError` when the sidecar is missing or unreadable.
+    """
+    target = path_from_uri(path)
+    sidecar_path = target if target.suffix == ".yaml" else layout.yaml_path_for_model(target)
+    if not sidecar_path.exists():
+        raise CheckpointError(f"{target}: no metadata sidecar {sidecar_path.name}")
+    sidecar = parse_sidecar(sidecar_path)
+    if sidecar.error is not None:
+        raise CheckpointError(sidecar.error)
+    return sidecar.metadata
+
+
+def read_integrity(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``simple_ckpt`` integrity block of a checkpoint's sidecar, or None if it has none."""
+    target = path_from_uri(path)
+    sidecar_path = target if target.suffix == ".yaml" else layout.yaml_path_for_model(target)
+    if not sidecar_path.exists():
+        return None
+    return parse_sidecar(sidecar_path).integrity
+
+
+def verify_checkpoint(info: CheckpointInfo) -> bytes:
+    """The model's bytes, after checking them against the sidecar; a CheckpointError saying why not."""
+    model = info.model_path
+    integrity = info.integrity
+    if integrity is None:
+        if info.problem is not None:
+            raise CheckpointError(info.problem)
+        reason = legacy_reason(model) if model.exists() else None
+        if reason is not None:
+            raise LegacyCheckpointError(
+                f"{model}: {reason}, not a simple_ckpt checkpoint; {migrate_hint(model)}"
+            )
+        raise CheckpointError(
+            f"{model}: no simple_ckpt YAML sidecar (an interrupted save, or not written by simple_ckpt); not trusted"
+        )
+    version = integrity.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{info.yaml_path}: integrity format_version {version!r} is not supported by this version"
+        )
+    expected_size = integrity.get("size")
+    actual_size = layout.file_size(model)
+    if actual_size is None:
+        raise CheckpointError(f"{model}: missing (its YAML {info.yaml_path} exists)")
+    if actual_size != expected_size:
+        raise CheckpointError(
+            f"{model}: size {actual_size} bytes does not match {expected_size} recorded in its YAML"
+        )
+    hash_name = integrity.get("hash_algorithm")
+    expected_hash = integrity.get("hash")
+    if not isinstance(hash_name, str) or not isinstance(expected_hash, str):
+        raise CheckpointError(f"{info.yaml_path}: integrity block has no hash")
+    try:
+        data, digest = read_bytes_hashed(model, hash_name)
+    except ValueError as exc:
+        raise CheckpointError(f"{info.yaml_path}: {exc}") from None
+    if digest != expected_hash:
+        raise CheckpointError(f"{model}: content {hash_name} does not match its YAML (corrupted or replaced)")
+    return data
+
+
+def _load_checkpoint(
+    info: CheckpointInfo, map_location: Any, weights_only: bool, agent_factory: AgentFactory | None
+) -> Any:
+    data = verify_checkpoint(info)
+    payload = (info.integrity or {}).get("payload")
+    obj = _torch_load(info.model_path, data, map_location, weights_only or payload == PAYLOAD_WEIGHTS_ONLY)
+    return _finish(obj, info.model_path, agent_factory)
+
+
+def _load_unverified(
+    path: Path, map_location: Any, weights_only: bool, agent_factory: AgentFactory | None
+) -> Any:
+    reason = legacy_reason(path)
+    if reason is not None:
+        raise LegacyCheckpointError(f"{path}: {reason}, not a simple_ckpt checkpoint; {migrate_hint(path)}")
+    data = path.read_bytes()
+    try:
+        obj = _torch_load(path, data, map_location, True)
+    except WeightsOnlyError:
+        if weights_only:
+            raise
+        obj = _torch_load(path, data, map_location, False)
+    return _finish(obj, path, agent_factory)
+
+
+def _finish(obj: Any, path: Path, agent_factory: AgentFactory | None) -> Any:
+    if is_weights_only_payload(obj):
+        return build_agent_from_payload(obj, agent_factory, str(path))
+    return obj
+
+
+def _torch_load(path: Path, data: bytes, map_location: Any, weights_only: bool) -> Any:
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(io.BytesIO(data), map_location=map_location, weights_only=weights_only)
+    except pickle.UnpicklingError as exc:
+        if weights_only:
+            raise WeightsOnlyError(
+                f"{path}: holds pickled classes, which weights_only=True refuses to load; load it with "
+                "weights_only=False only if you trust the file (see the trust model in simple_ckpt.manager)"
+            ) from exc
+        raise CheckpointError(f"{path}: cannot unpickle: {_one_line(exc)}") from exc
+    except (ModuleNotFoundError, AttributeError, ImportError) as exc:
+        raise CheckpointError(f"{path}: the agent's classes cannot be imported: {_one_line(exc)}") from exc
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise CheckpointError(f"{path}: cannot load: {_one_line(exc)}") from exc
+
+
+def _file_identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "") if text else type(exc).__name__
+
+
+def _payload_kind(obj: Any) -> str:
+    if is_weights_only_payload(obj):
+        return PAYLOAD_WEIGHTS_ONLY
+    import torch
+
+    return PAYLOAD_MODULE if isinstance(obj, torch.nn.Module) else PAYLOAD_OBJECT
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("max", "min"):
+        raise CheckpointError(f"mode must be 'max' or 'min', got {mode!r}")
+
+
+def _rank_by_metric(infos: list[CheckpointInfo], metric: str, mode: str) -> list[CheckpointInfo]:
+    """Checkpoints having ``metric`` (not NaN), best first; among equals the newest first."""
+    scored = [(value, info) for info in infos if (value := metric_value(info.metadata, metric)) is not None]
+    sign = 1.0 if mode == "max" else -1.0
+    scored.sort(key=lambda pair: (sign * pair[0], pair[1].epoch), reverse=True)
+    return [info for _, info in scored]
+
+
+def path_from_uri(path_or_uri: str | os.PathLike[str]) -> Path:
+    text = os.fspath(path_or_uri)
+    if isinstance(text, str) and "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme != "file":
+            raise CheckpointError(
+                f"{text}: unsupported URI scheme {scheme!r} (only local paths and file:// URIs)"
+            )
+        return Path(rest)
+    return Path(text)
+
+
+def manager_for_dir(path: Path) -> SimpleCheckpointManager:
+    if (path / layout.CHECKPOINTS_DIRNAME).is_dir():
+        return SimpleCheckpointManager(path)
+    return SimpleCheckpointManager(path.parent, checkpoint_dir=path)

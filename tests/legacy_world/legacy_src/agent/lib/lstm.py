@@ -1,0 +1,5 @@
+"""Stand-in for legacy `agent.lib.lstm`."""
+
+import _legacy_common as _c
+
+LSTM = _c.legacy_subclass(_c.LSTM, __name__)

@@ -1,0 +1,233 @@
+"""Crash safety and the writer lease, with real processes killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import stress_trials
+
+from simple_ckpt import SimpleCheckpointManager
+from simple_ckpt.errors import CheckpointError, LeaseHeldError
+from simple_ckpt.layout import is_temp_file
+from simple_ckpt.manager import verify_checkpoint
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# A writer that saves in a loop: every parameter of epoch E equals E, so any loaded model tells its epoch.
+# CRASH_AT=N SIGKILLs the process at the N-th os.replace of the atomic writer (before it happens);
+# CRASH_MID_WRITE=N kills it after N bytes of the second model have been written; neither: run until killed.
+WRITER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import torch
+    import simple_ckpt.atomic as atomic
+    from simple_ckpt import SimpleCheckpointManager
+
+    run_dir, max_epochs = sys.argv[1], int(sys.argv[2])
+    crash_at = int(os.environ.get("CRASH_AT", "0"))
+    crash_mid = int(os.environ.get("CRASH_MID_WRITE", "0"))
+    calls = [0]
+    real_replace = os.replace
+
+    def replace(src, dst):
+        calls[0] += 1
+        if calls[0] == crash_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_replace(src, dst)
+
+    atomic.os.replace = replace
+    real_write = atomic.HashingWriter.write
+
+    def write(self, data):
+        n = real_write(self, data)
+        if crash_mid and epoch == 2 and self.size >= crash_mid:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return n
+
+    atomic.HashingWriter.write = write
+    manager = SimpleCheckpointManager(run_dir, "crash")
+    net = torch.nn.Linear(600, 600)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    print("ready", flush=True)
+    for epoch in range(1, max_epochs + 1):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.fill_(float(epoch))
+        manager.save_agent(net, epoch, {"score": float(epoch), "marker": epoch})
+        manager.save_trainer_state(opt, epoch, epoch * 10)
+    print("done", flush=True)
+    """
+)
+
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    import torch
+    from simple_ckpt import SimpleCheckpointManager
+    from simple_ckpt.errors import CheckpointError, LeaseHeldError
+
+    manager = SimpleCheckpointManager(sys.argv[1], "holder")
+    try:
+        manager.save_agent(torch.nn.Linear(2, 2), int(sys.argv[2]), {})
+        print("ok", flush=True)
+    except LeaseHeldError as exc:
+        print("held", exc, flush=True)
+    sys.stdin.read()  # hold the lease until the parent closes stdin
+    """
+)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _spawn(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or _env(),
+    )
+
+
+def _epoch_of(agent: torch.nn.Module) -> int:
+    values = {float(v) for p in agent.parameters() for v in p.detach().flatten().unique()}
+    assert len(values) == 1, f"a model mixing epochs: {sorted(values)[:5]}"
+    return int(values.pop())
+
+
+def check_invariants(run_dir: Path) -> int:
+    """What must hold after a crash at any point; returns the epoch load_agent resumed from (0: none)."""
+    manager = SimpleCheckpointManager(run_dir, "check")
+    infos = manager.list_all_checkpoints()
+    names = os.listdir(manager.checkpoint_dir) if manager.checkpoint_dir.exists() else []
+    assert all(
+        is_temp_file(n) or n.startswith(".simple_ckpt") or n.startswith("model_") or n == "trainer_state.pt"
+        for n in names
+    ), names
+    committed = [i for i in infos if i.yaml_path is not None]
+    for info in committed:  # never a YAML whose model is missing or different
+        verify_checkpoint(info)
+    uncommitted = [i.epoch for i in infos if i.yaml_path is None]
+    newest_committed = committed[-1].epoch if committed else 0
+    assert all(e == newest_committed + 1 for e in uncommitted), (uncommitted, newest_committed)
+    if infos and not committed:
+        # Only an interrupted first save: not a trusted checkpoint, but never silently a fresh start.
+        with pytest.raises(CheckpointError, match="model_0001.pt.*interrupted save"):
+            manager.load_agent()
+        return -1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        agent = manager.load_agent()
+    if agent is None:
+        assert not infos
+        assert manager.load_trainer_state() is None
+        return 0
+    resumed = _epoch_of(agent)
+    assert resumed == newest_committed
+    state = manager.load_trainer_state()
+    if state is not None:  # never points at a missing model
+        assert newest_committed - 1 <= state["epoch"] <= newest_committed
+        assert _epoch_of(manager.load_agent(epoch=state["epoch"])) == state["epoch"]
+    return resumed
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5])
+def test_kill_at_each_commit_step_leaves_a_consistent_run(tmp_path: Path, crash_at: int) -> None:
+    # os.replace order per epoch: model, YAML, trainer state.
+    env = _env() | {"CRASH_AT": str(crash_at)}
+    proc = _spawn(WRITER, str(tmp_path / "run"), "3", env=env)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
+    resumed = check_invariants(tmp_path / "run")
+    assert resumed == {1: 0, 2: -1, 3: 1, 4: 1, 5: 1}[crash_at]
+
+
+def test_kill_in_the_middle_of_writing_a_model(tmp_path: Path) -> None:
+    env = _env() | {"CRASH_MID_WRITE": str(300_000)}
+    proc = _spawn(WRITER, str(tmp_path / "run"), "3", env=env)
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert check_invariants(tmp_path / "run") == 1
+    leftovers = [n for n in os.listdir(tmp_path / "run" / "checkpoints") if is_temp_file(n)]
+    assert leftovers, "the interrupted write should have left a temp file (ignored by listings)"
+
+
+@pytest.mark.stress
+def test_writer_killed_at_random_times(tmp_path: Path) -> None:
+    rng = random.Random(1234)
+    for trial in range(stress_trials(2, 25)):
+        run_dir = tmp_path / f"run{trial}"
+        proc = _spawn(WRITER, str(run_dir), "100000")
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 1.0))
+        proc.kill()
+        proc.communicate(timeout=60)
+        check_invariants(run_dir)
+
+
+def test_second_writer_fails_fast_naming_the_holder_and_stale_lease_recovers(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    holder = _spawn(HOLDER, str(run_dir), "1")
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    try:
+        manager = SimpleCheckpointManager(run_dir, "second")
+        start = time.monotonic()
+        with pytest.raises(LeaseHeldError, match=rf"pid {holder.pid} on host"):
+            manager.save_agent(torch.nn.Linear(2, 2), 2, {})
+        assert time.monotonic() - start < 2.0
+        with pytest.raises(LeaseHeldError):
+            manager.save_trainer_state(None, 2, 0)
+        # Readers never need the lease.
+        assert [i.epoch for i in manager.list_all_checkpoints()] == [1]
+        assert isinstance(manager.load_agent(), torch.nn.Linear)
+        assert not (run_dir / "checkpoints" / "model_0002.pt").exists()
+    finally:
+        holder.kill()  # dies holding the lease: the lease file still names it
+        holder.communicate(timeout=60)
+    assert str(holder.pid) in (run_dir / "checkpoints" / ".simple_ckpt.lease").read_text()
+    manager.save_agent(torch.nn.Linear(2, 2), 2, {})  # stale lease recovered
+    assert [i.epoch for i in manager.list_all_checkpoints()] == [1, 2]
+    manager.close()
+
+
+def test_two_writers_started_together_exactly_one_wins(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    procs = [_spawn(HOLDER, str(run_dir), str(epoch)) for epoch in (1, 2)]
+    try:
+        lines = [p.stdout.readline().strip() for p in procs if p.stdout is not None]
+    finally:
+        for p in procs:
+            p.communicate(input="", timeout=60)
+    assert sorted(line.split()[0] for line in lines) == ["held", "ok"], lines
+    winner = procs[[line.split()[0] for line in lines].index("ok")]
+    loser_line = next(line for line in lines if line.startswith("held"))
+    assert f"pid {winner.pid}" in loser_line
+
+
+def test_lease_is_shared_within_a_process_and_released_on_close(tmp_path: Path) -> None:
+    a = SimpleCheckpointManager(tmp_path / "run", "a")
+    b = SimpleCheckpointManager(tmp_path / "run", "b")
+    a.save_agent(torch.nn.Linear(2, 2), 1, {})
+    b.save_agent(torch.nn.Linear(2, 2), 2, {})  # same process: no self-lockout
+    a.close()
+    b.close()
+    other = _spawn(HOLDER, str(tmp_path / "run"), "3")
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "ok"
+    finally:
+        other.communicate(input="", timeout=60)

@@ -1,0 +1,202 @@
+"""Trainer-state mapping, tensor verification, A1->A2 restructuring and discovery (no reader needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from migrate.convert import a1_to_a2_key, restructure_a1_to_a2
+from migrate.discover import discover
+from migrate.trainer_state import convert_trainer_state, trainer_facts
+from migrate.verify import compare_state_dicts, same_bits
+
+# ---------------------------------------------------------------------------------------- trainer state
+
+
+def _opt() -> dict:
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    return opt.state_dict()
+
+
+def test_t7_keys_renamed_and_others_kept() -> None:
+    opt = _opt()
+    legacy = {
+        "optimizer_state_dict": opt,
+        "agent_step": np.int64(4096),
+        "epoch": 4,
+        "policy_path": "file://./train_dir/r/checkpoints/model_0004.pt",
+        "stopwatch_state": {
+            "timers": {"global": {"total_elapsed": 10.0}, "_rollout": {"total_elapsed": 3.0}}
+        },
+        "average_reward": np.float64(0.5),
+    }
+    new, warnings = convert_trainer_state(
+        legacy, source_path="r/trainer_state.pt", sha256="ab", generation="T7"
+    )
+    assert new["optimizer_state"] is opt
+    assert new["agent_step"] == 4096 and type(new["agent_step"]) is int
+    assert type(new["average_reward"]) is float
+    assert new["policy_path"] == legacy["policy_path"]
+    assert new["migration_source"]["renamed"] == {"optimizer_state_dict": "optimizer_state"}
+    assert "optimizer_state_dict" not in new and warnings == []
+    facts = trainer_facts(legacy, "r/trainer_state.pt")
+    assert (facts.epoch, facts.agent_step, facts.policy_file, facts.total_time, facts.total_train_time) == (
+        4,
+        4096,
+        "model_0004.pt",
+        10.0,
+        3.0,
+    )
+
+
+def test_t4_extra_args_flattened_and_n_optimizer_key() -> None:
+    t4 = {
+        "optimizer_state_dict": {},
+        "agent_step": 1,
+        "epoch": 1,
+        "policy_path": None,
+        "extra_args": {"teacher": "u"},
+    }
+    new, _ = convert_trainer_state(t4, source_path="t", sha256="s", generation="T4")
+    assert new["teacher"] == "u" and "extra_args" not in new
+    assert new["migration_source"]["flattened_from_extra_args"] == ["teacher"]
+    n, _ = convert_trainer_state(
+        {"optimizer": {"x": 1}, "epoch": 2, "agent_step": 3}, source_path="t", sha256="s", generation="N"
+    )
+    assert n["optimizer_state"] == {"x": 1} and "optimizer" not in n
+
+
+# ---------------------------------------------------------------------------------------- verification
+
+
+def test_same_bits_is_bitwise() -> None:
+    a = torch.tensor([float("nan"), 0.0, 1.0])
+    assert same_bits(a, a.clone())
+    assert not same_bits(torch.tensor([0.0]), torch.tensor([-0.0]))  # equal values, different bits
+    assert not same_bits(torch.zeros(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64))
+    assert not same_bits(torch.zeros(2, 1), torch.zeros(1, 2))
+    assert same_bits(torch.tensor([True, False]), torch.tensor([True, False]))
+
+
+def test_compare_state_dicts_names_every_kind_of_problem() -> None:
+    source = {"components.a": torch.ones(2), "components.b": torch.ones(2), "c": torch.ones(2)}
+    written = {"policy.components.a": torch.ones(2), "policy.components.b": torch.tensor([1.0, 2.0])}
+    problems = compare_state_dicts(source, written, a1_to_a2_key)
+    assert len(problems) == 2
+    assert any("'policy.components.b'" in p and "differ" in p for p in problems)
+    assert any("'c'" in p and "missing" in p for p in problems)
+    assert compare_state_dicts({"x": torch.ones(1)}, {"x": torch.ones(1)}) == []
+
+
+# ---------------------------------------------------------------------------------------- A1 -> A2
+
+
+class _Agent(torch.nn.Module):
+    pass
+
+
+class _Fast(torch.nn.Module):
+    pass
+
+
+def test_restructure_moves_components_under_policy_sharing_tensors() -> None:
+    agent = _Agent()
+    agent.components = torch.nn.ModuleDict({"fc": torch.nn.Linear(2, 2)})
+    agent.clip_range = 0
+    agent.action_names = ["noop"]
+    before = dict(agent.state_dict())
+    new = restructure_a1_to_a2(agent, _Fast)
+    assert type(new) is _Agent and type(new.policy) is _Fast
+    assert set(new.state_dict()) == {a1_to_a2_key(k) for k in before}
+    assert new.policy.components.fc.weight is agent.components.fc.weight
+    assert new.policy.clip_range == 0 and new.action_names == ["noop"]
+    assert "components" in agent._modules  # the source object is untouched
+
+
+# ---------------------------------------------------------------------------------------- discovery
+
+
+def _touch(path: Path, data: bytes = b"x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_discovery_classifies_every_layout(tmp_path: Path) -> None:
+    root = tmp_path / "train_dir"
+    _touch(root / "run_a/checkpoints/model_0010.pt")
+    _touch(root / "run_a/checkpoints/model_12345.pt")
+    _touch(root / "run_a/trainer_state.pt")
+    _touch(root / "run_a/config.yaml")
+    _touch(root / "run_l0/model_000020.pt")
+    _touch(root / "run_l0/initial_policy.pt")
+    _touch(root / "run_n/run_n/checkpoints/run_n__e5__s500__t9__sc1234.pt")
+    _touch(root / "run_n/run_n/checkpoints/trainer_state.pt")
+    _touch(root / "run_b/checkpoints/model_0003.safetensors")
+    _touch(root / "artifacts/run_a:v7/model.pt")
+    _touch(root / "run_a/checkpoints/model_0011.pt.tmp")
+    found = discover([root])
+    got = {(c.rel, c.kind, c.run, c.epoch, c.layout) for c in found.candidates}
+    assert got == {
+        ("run_a/checkpoints/model_0010.pt", "policy", "run_a", 10, "checkpoints"),
+        ("run_a/checkpoints/model_12345.pt", "policy", "run_a", 12345, "checkpoints"),
+        ("run_a/trainer_state.pt", "trainer_state", "run_a", None, "trainer-state"),
+        ("run_l0/model_000020.pt", "policy", "run_l0", 20, "run-folder"),
+        ("run_n/run_n/checkpoints/run_n__e5__s500__t9__sc1234.pt", "policy", "run_n", 5, "uri-name"),
+        ("run_n/run_n/checkpoints/trainer_state.pt", "trainer_state", "run_n", None, "trainer-state"),
+        ("run_b/checkpoints/model_0003.safetensors", "policy", "run_b", 3, "safetensors"),
+        ("artifacts/run_a:v7/model.pt", "policy", "run_a", None, "wandb-cache"),
+    }
+    uri = next(c for c in found.candidates if c.layout == "uri-name")
+    assert uri.run_dir == root / "run_n"  # N's doubled <run>/<run>/checkpoints
+    assert uri.name_fields == {"agent_step": 500, "total_time": 9, "score": 0.1234}
+    skipped = {s.rel: s.reason for s in found.skipped}
+    assert "initial_policy.pt" in skipped["run_l0/initial_policy.pt"]
+    assert "interrupted" in skipped["run_a/checkpoints/model_0011.pt.tmp"]
+
+
+def test_discovery_prefers_archived_originals_and_skips_new_layout(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    _touch(run / "legacy/checkpoints/model_0010.pt", b"original")
+    _touch(run / "checkpoints/model_0010.pt", b"converted")
+    _touch(run / "checkpoints/model_0010.yaml", b"epoch: 10\nsimple_ckpt:\n  size: 9\n")
+    _touch(run / "checkpoints/model_0020.pt", b"native")
+    _touch(run / "checkpoints/model_0020.yaml", b"epoch: 20\nsimple_ckpt:\n  size: 6\n")
+    found = discover([run])
+    assert [(c.rel, c.path) for c in found.candidates] == [
+        ("checkpoints/model_0010.pt", run / "legacy/checkpoints/model_0010.pt")
+    ]
+    assert found.candidates[0].original == run / "checkpoints/model_0010.pt"
+    assert found.new_layout_files == 2  # the converted model_0010 and the native model_0020
+
+
+def test_discovery_reports_symlink_loops_and_keeps_going(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    _touch(run / "checkpoints/model_0001.pt")
+    os.symlink(run, run / "checkpoints/loop")
+    found = discover([tmp_path])
+    assert [c.rel for c in found.candidates] == ["run/checkpoints/model_0001.pt"]
+    assert any("symlink loop" in p for p in found.problems)
+
+
+def test_discovery_of_single_file_uses_its_folder_as_root(tmp_path: Path) -> None:
+    f = _touch(tmp_path / "r/checkpoints/model_0002.pt")
+    (c,) = discover([f]).candidates
+    assert (c.rel, c.run, c.epoch) == ("model_0002.pt", "r", 2)
+
+
+@pytest.mark.parametrize("name", ["notes.pt", "model_abc.pt", "final_model.pt"])
+def test_other_pt_names_are_skipped_with_a_reason(tmp_path: Path, name: str) -> None:
+    _touch(tmp_path / name)
+    found = discover([tmp_path])
+    assert found.candidates == []
+    assert [s.reason for s in found.skipped] == [
+        "the file name is not a checkpoint name of any known generation"
+    ]
