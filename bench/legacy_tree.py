@@ -131,7 +131,7 @@ def _body(rng: random.Random, n_blocks: int) -> str:
 
 def _legacy_gen_a(rng: random.Random) -> tuple[list[str], str]:
     imports = ["from agent.policy_store import PolicyStore"]
-    code = '''
+    code = """
 
 def evaluate_generation_a(cfg, wandb_run) -> str:
     store = PolicyStore(cfg, wandb_run)
@@ -139,7 +139,7 @@ def evaluate_generation_a(cfg, wandb_run) -> str:
     agent = rec.policy()
     print(rec.name, rec.local_path())
     return agent
-'''
+"""
     return imports, code
 
 
@@ -170,14 +170,14 @@ class MettaTrainer:
 
 def _legacy_gen_c(rng: random.Random) -> tuple[list[str], str]:
     imports = ["from tools.utils import get_policy_store_from_cfg", "import metta.agent.policy_store as ps"]
-    code = '''
+    code = """
 
 def analyze(cfg, wandb_run) -> list:
     policy_store = get_policy_store_from_cfg(cfg, wandb_run)
     records = policy_store.policy_records(uri_or_config=cfg.policy_uri, selector_type="top", n=1, metric="score")
     selector: "ps.PolicySelectorConfig | None" = None
     return [r.uri for r in records] + [selector]
-'''
+"""
     return imports, code
 
 
@@ -189,7 +189,7 @@ def _legacy_gen_d(rng: random.Random) -> tuple[list[str], str]:
         "    wrap_agent_distributed,",
         ")",
     ]
-    code = '''
+    code = """
 
 def train(run_dir: str, run: str, policy_store, trainer_cfg, env, device) -> None:
     checkpoint_manager = CheckpointManager(
@@ -212,13 +212,16 @@ def train(run_dir: str, run: str, policy_store, trainer_cfg, env, device) -> Non
                                          kickstarter=None, wandb_run=None)
         if res:
             latest, wandb_name = res
-'''
+"""
     return imports, code
 
 
 def _legacy_gen_e(rng: random.Random) -> tuple[list[str], str]:
-    imports = ["from metta.agent.mocks import MockPolicyRecord", "from metta.agent.policy_metadata import PolicyMetadata"]
-    code = '''
+    imports = [
+        "from metta.agent.mocks import MockPolicyRecord",
+        "from metta.agent.policy_metadata import PolicyMetadata",
+    ]
+    code = """
 
 if TYPE_CHECKING:
     from metta.agent.policy_store import PolicyStore
@@ -238,7 +241,7 @@ def lazy_loader(uri: str):
 
     store = Store.create(device="cpu", data_dir="/tmp", wandb_config=None, wandb_run=None)
     return store.policy_record(uri).policy
-'''
+"""
     return ["from typing import TYPE_CHECKING", *imports], code
 
 
@@ -253,32 +256,43 @@ LEGACY_SHAPES: list[Callable[[random.Random], tuple[list[str], str]]] = [
 
 def _lookalike(rng: random.Random, which: int) -> tuple[list[str], str]:
     if which == 0:
-        return [], '''
+        return (
+            [],
+            '''
 
 class MockPolicyRecord:
     """A local test double that only shares its name with the legacy class."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-'''
+''',
+        )
     if which == 1:
-        return [], '''
+        return (
+            [],
+            """
 
 def render(frame: dict) -> None:
     # store = PolicyStore(cfg, wandb_run)
     # rec = store.policy_record(cfg.policy_uri)
     print(frame)
-'''
-    return ["from metta.rl.checkpoint_manager import CheckpointManager, PolicyMetadata"], '''
+""",
+        )
+    return (
+        ["from metta.rl.checkpoint_manager import CheckpointManager, PolicyMetadata"],
+        """
 
 def load_latest(run: str, run_dir: str):
     manager = CheckpointManager(run_name=run, run_dir=run_dir)
     metadata: PolicyMetadata = {"run_name": run, "epoch": 0}
     return manager.load_agent(), metadata
-'''
+""",
+    )
 
 
-def generate_tree(root: Path | str, n_files: int = 5000, legacy_fraction: float = 0.05, seed: int = 0) -> TreeInfo:
+def generate_tree(
+    root: Path | str, n_files: int = 5000, legacy_fraction: float = 0.05, seed: int = 0
+) -> TreeInfo:
     """Write ``n_files`` modules under ``root`` (created if needed) and describe what was written."""
     rng = random.Random(seed)
     root = Path(root)

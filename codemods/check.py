@@ -15,13 +15,15 @@ import io
 import multiprocessing
 import os
 import re
+import sys
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemods.check_docs import scan_python_comments, scan_text
-from codemods.check_python import find_references
+from codemods.check_python import find_references, legacy_module_of_file
 from codemods.discover import SourceFile, discover
 from codemods.findings import Finding
 from codemods.legacy_table import LegacyTable, load_table
@@ -29,8 +31,9 @@ from codemods.markers import TODO_PATTERN, TODO_TAG
 from codemods.prefilter import Prefilter
 
 # Below this many files, forking workers costs more than it saves.
-PARALLEL_MIN_FILES = 1000
+PARALLEL_MIN_FILES = 2000
 MAX_WORKERS = 8
+VISITOR_RECURSION_LIMIT = 20_000
 MARKER_TEXT = re.compile(re.escape(TODO_TAG) + r":\s*(.*)$")
 
 
@@ -59,13 +62,11 @@ def run_check(
     discovery = discover(paths, include_docs=include_docs)
     report = CheckReport(files_scanned=len(discovery.files))
     for problem in discovery.problems:
-        report.findings.append(Finding(str(problem.path), 1, 1, "unreadable", problem.problem))
+        rule = "skipped" if problem.harmless else "unreadable"
+        report.findings.append(Finding(str(problem.path), 1, 1, rule, problem.problem))
     workers = _worker_count(len(discovery.files))
     if workers > 1:
-        chunks = [discovery.files[i::workers] for i in range(workers)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            results = pool.starmap(_scan_files, [(table, chunk, include_docs) for chunk in chunks])
+        results = _scan_in_parallel(table, discovery.files, include_docs, workers)
     else:
         results = [_scan_files(table, discovery.files, include_docs)]
     for findings, candidates in results:
@@ -86,6 +87,31 @@ def _worker_count(n_files: int) -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
+_FORKED_TABLE: LegacyTable | None = None
+
+
+def _scan_in_parallel(
+    table: LegacyTable, files: list[SourceFile], include_docs: bool, workers: int
+) -> list[tuple[list[Finding], int]]:
+    """The parent scans one share itself while forked children scan the others; the children inherit
+    the table (nothing to pickle) and send back only their findings."""
+    global _FORKED_TABLE
+    chunks = [files[i::workers] for i in range(workers)]
+    _FORKED_TABLE = table
+    try:
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            pending = [pool.apply_async(_scan_files_forked, (chunk, include_docs)) for chunk in chunks[1:]]
+            results = [_scan_files(table, chunks[0], include_docs)]
+            return results + [job.get() for job in pending]
+    finally:
+        _FORKED_TABLE = None
+
+
+def _scan_files_forked(files: list[SourceFile], include_docs: bool) -> tuple[list[Finding], int]:
+    assert _FORKED_TABLE is not None, "only called in a child forked by run_check"
+    return _scan_files(_FORKED_TABLE, files, include_docs)
+
+
 def _scan_files(table: LegacyTable, files: list[SourceFile], include_docs: bool) -> tuple[list[Finding], int]:
     """The findings of some files and how many of them were parsed (one worker's share)."""
     prefilter = Prefilter(table)
@@ -98,10 +124,15 @@ def _scan_files(table: LegacyTable, files: list[SourceFile], include_docs: bool)
         except OSError as exc:
             findings.append(Finding(path, 1, 1, "unreadable", f"cannot read: {_reason(exc)}"))
             continue
-        if source.is_python:
-            findings.extend(_check_python(table, prefilter, path, data, counter, include_docs))
-        else:
-            findings.extend(_check_docs(table, path, data))
+        try:
+            if source.is_python:
+                findings.extend(_check_python(table, prefilter, path, data, counter, include_docs))
+            else:
+                findings.extend(_check_docs(table, path, data))
+        except Exception as exc:  # a bug on one file must not hide the findings of the others
+            findings.append(
+                Finding(path, 1, 1, "internal-error", f"check failed here: {type(exc).__name__}: {exc}")
+            )
     return findings, counter.candidates
 
 
@@ -110,11 +141,39 @@ def check_source(table: LegacyTable, path: str, source: str, *, include_docs: bo
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
-        return [Finding(path, exc.lineno or 1, (exc.offset or 1), "syntax-error", f"does not parse: {exc.msg}")]
-    findings = find_references(table, path, source, tree)
+        line, col = exc.lineno or 1, exc.offset or 1
+        return [Finding(path, line, col, "syntax-error", f"does not parse: {exc.msg}")]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return [Finding(path, 1, 1, "syntax-error", f"does not parse: {_parser_failure(exc)}")]
+    try:
+        with _deep_recursion():
+            findings = find_references(table, path, source, tree)
+    except RecursionError:
+        return [Finding(path, 1, 1, "syntax-error", "nested too deeply to analyse; check it by hand")]
     if include_docs:
         findings += scan_python_comments(table, path, source)
     return apply_markers(path, source, findings)
+
+
+def _parser_failure(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply for the Python parser"
+    if isinstance(exc, MemoryError):
+        return "too large for the Python parser"
+    return str(exc)
+
+
+@contextmanager
+def _deep_recursion(limit: int = VISITOR_RECURSION_LIMIT) -> Iterator[None]:
+    """Let the visitor follow what the parser accepted (deep expression chains need > 1000 frames).
+
+    Python 3.11+ runs Python-to-Python calls without C stack, so a higher limit is safe here."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def _check_python(
@@ -123,7 +182,7 @@ def _check_python(
     source = _decode_python(data)
     if isinstance(source, Finding):
         return [Finding(path, 1, 1, source.rule, source.message)]
-    if not prefilter.matches(data):
+    if not prefilter.matches(data) and legacy_module_of_file(table, path) is None:
         return []
     report.candidates += 1
     return check_source(table, path, source, include_docs=include_docs)
@@ -161,15 +220,16 @@ def _check_docs(table: LegacyTable, path: str, data: bytes) -> list[Finding]:
 def apply_markers(path: str, source: str, findings: list[Finding]) -> list[Finding]:
     """Turn the findings of every statement carrying the TODO marker into one ``manual`` finding.
 
-    A marker belongs to a statement when it sits on one of the statement's (header) lines, or in the block
-    of comment lines directly above it. A marker that belongs to no statement with findings is listed on
-    its own line: it still asks a person to decide something."""
+    A marker is a comment (not a string that mentions it). It belongs to a statement when it sits on one
+    of the statement's (header) lines, where the codemod puts it, or in the block of comment lines
+    directly above it. A marker that belongs to no statement with findings is listed on its own line: it
+    still asks a person to decide something."""
     if TODO_TAG not in source:
         return findings
-    lines = source.splitlines()
-    markers = {n: m for n, line in enumerate(lines, start=1) if (m := TODO_PATTERN.search(line))}
+    markers = _comment_markers(source)
     if not markers:
         return findings
+    lines = source.splitlines()
     kept: list[Finding] = []
     marked: dict[tuple[int, int], list[Finding]] = {}
     claimed: dict[tuple[int, int], int] = {}
@@ -184,17 +244,30 @@ def apply_markers(path: str, source: str, findings: list[Finding]) -> list[Findi
     for span, group in marked.items():
         first = min(group, key=lambda f: (f.line, f.col))
         rules = ", ".join(sorted({f.rule for f in group}))
-        text = _marker_text(lines[claimed[span] - 1])
+        text = markers[claimed[span]][1]
         kept.append(Finding(path, first.line, first.col, "manual", f"{text} (legacy: {rules})", *span))
-    for line_number, match in sorted(markers.items()):
-        if line_number in claimed.values():
-            continue
-        text = _marker_text(lines[line_number - 1])
-        kept.append(Finding(path, line_number, match.start() + 1, "manual", text))
+    used = set(claimed.values())
+    for line_number, (col, text) in sorted(markers.items()):
+        if line_number not in used:
+            kept.append(Finding(path, line_number, col + 1, "manual", text))
     return kept
 
 
-def _marker_for(finding: Finding, lines: list[str], markers: dict[int, re.Match[str]]) -> int | None:
+def _comment_markers(source: str) -> dict[int, tuple[int, str]]:
+    """Line -> (column, text to decide) of every TODO marker comment."""
+    markers: dict[int, tuple[int, str]] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT and (match := TODO_PATTERN.search(token.string)):
+                markers[token.start[0]] = (token.start[1] + match.start(), _marker_text(token.string))
+    except (tokenize.TokenError, SyntaxError):  # the source parsed, so this is unexpected: use lines
+        for number, line in enumerate(source.splitlines(), start=1):
+            if match := TODO_PATTERN.search(line):
+                markers[number] = (match.start(), _marker_text(line))
+    return markers
+
+
+def _marker_for(finding: Finding, lines: list[str], markers: dict[int, tuple[int, str]]) -> int | None:
     for number in range(finding.stmt_start, finding.stmt_end + 1):
         if number in markers:
             return number
@@ -206,8 +279,8 @@ def _marker_for(finding: Finding, lines: list[str], markers: dict[int, re.Match[
     return None
 
 
-def _marker_text(line: str) -> str:
-    match = MARKER_TEXT.search(line)
+def _marker_text(comment: str) -> str:
+    match = MARKER_TEXT.search(comment)
     text = match.group(1).strip() if match else ""
     return text or "marked for a person to decide"
 

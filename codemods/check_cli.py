@@ -31,17 +31,25 @@ GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
     show_default=True,
     help="How findings are printed.",
 )
-@click.option("--include-docs", is_flag=True, help="Also scan Markdown, YAML and shell files (and Python comments).")
-@click.option("--emit-ruff-config", is_flag=True, help="Print a Ruff banned-api block built from the legacy table.")
-def check_command(paths: tuple[str, ...], output_format: str, include_docs: bool, emit_ruff_config: bool) -> None:
+@click.option(
+    "--include-docs", is_flag=True, help="Also scan Markdown, YAML and shell files (and Python comments)."
+)
+@click.option(
+    "--emit-ruff-config", is_flag=True, help="Print a Ruff banned-api block built from the legacy table."
+)
+def check_command(
+    paths: tuple[str, ...], output_format: str, include_docs: bool, emit_ruff_config: bool
+) -> None:
     """List every remaining legacy reference under PATH... (exit 1 if any, 0 if none).
 
     \b
     Rule ids (see codemods/legacy.yaml, `rules:`):
       SC001 legacy-import   SC002 legacy-name      SC003 legacy-method
       SC004 legacy-keyword  SC005 legacy-checkpoint-manager  SC006 legacy-export
+      SC007 legacy-module-file
       SC101 docs-legacy-name  SC102 docs-legacy-uri  SC103 legacy-comment (info)
-      manual (a TODO(simple-ckpt) marker)  unreadable  syntax-error
+      manual (a TODO(simple-ckpt) marker)  unreadable  syntax-error  internal-error
+      skipped (symlink loop / dangling link; info)
     """
     table = load_table()
     if emit_ruff_config:

@@ -63,7 +63,9 @@ def scan_text(table: LegacyTable, path: str, text: str) -> list[Finding]:
         for match in patterns.names.finditer(line):
             word = match.group(0)
             findings.append(
-                Finding(path, number, match.start() + 1, "SC101", f"`{word}` mentioned: {patterns.whys[word]}")
+                Finding(
+                    path, number, match.start() + 1, "SC101", f"`{word}` mentioned: {patterns.whys[word]}"
+                )
             )
         for pattern, why in patterns.uris:
             for match in pattern.finditer(line):
@@ -89,6 +91,12 @@ def scan_python_comments(table: LegacyTable, path: str, source: str) -> list[Fin
         if match is not None:
             line, col = token.start
             findings.append(
-                Finding(path, line, col + 1, "SC103", f"`{match.group(0).strip()}` in a comment (not code; listed only)")
+                Finding(
+                    path,
+                    line,
+                    col + 1,
+                    "SC103",
+                    f"`{match.group(0).strip()}` in a comment (not code; listed only)",
+                )
             )
     return findings

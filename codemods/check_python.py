@@ -7,18 +7,23 @@ attribute chains, star and relative imports), so a local class that happens to b
 ``MockPolicyRecord`` is not legacy, and neither is code inside comments or strings (except string
 annotations, which are parsed). Legacy methods are recognised on receivers whose legacy kind is known:
 a variable bound from a legacy constructor, factory or method, a parameter or variable annotated with a
-legacy class, or a ``self`` attribute assigned from one of those. Everything comes from the legacy table.
+legacy class, a ``self`` attribute assigned from one of those, or an identifier that is itself legacy
+(``policy_store``, ``policy_record``). Everything comes from the legacy table.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from codemods.findings import Finding
-from codemods.legacy_table import LegacySymbol, LegacyTable
+from codemods.legacy_table import LegacyModule, LegacySymbol, LegacyTable
+from codemods.markers import TODO_TAG
+from codemods.prefilter import minimal_words, trie_regex
 
 _CONTAINERS = frozenset({"list", "List", "Sequence", "Iterable", "Iterator", "set", "Set", "tuple", "Tuple"})
 _SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_comment"})
@@ -53,12 +58,13 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         self.lines = lines
         self.findings: list[Finding] = []
         self._scopes: list[_Scope] = []
-        self._stmts: list[ast.stmt] = []
-        self._call_funcs: set[int] = set()
-        self._reported_calls: set[int] = set()
+        self._stmts: list[ast.stmt | ast.excepthandler] = []
+        self._call_func: ast.expr | None = None  # the callee being visited, to tell `x.f()` from `x.f`
         self._in_annotation = 0
+        self._text_pattern = _text_pattern(table)
         self._location: tuple[int, int] | None = None
         self._all_strings: list[ast.Constant] = []
+        self._cell_exports: dict[str, str] = {}
         self._package = tuple(PurePath(path).parent.parts)
         known = set(table.deleted_modules) | set(table.modules)
         self._known_modules = sorted(known, key=len, reverse=True)
@@ -69,6 +75,7 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         scope = _Scope("module")
         self._scopes.append(scope)
         self._prescan(tree.body, scope)
+        self._cell_exports = self._marimo_cell_imports(tree)
         for stmt in tree.body:
             self.visit(stmt)
         for constant in self._all_strings:
@@ -78,6 +85,23 @@ class LegacyReferenceFinder(ast.NodeVisitor):
                 self._report(constant, "SC006", f"`{constant.value}` exported in __all__: {symbol.why}")
         self._scopes.pop()
         return self.findings
+
+    def _marimo_cell_imports(self, tree: ast.Module) -> dict[str, str]:
+        """Names a marimo cell imports: other cells receive them as parameters of the same name (M1)."""
+        exports: dict[str, str] = {}
+        for stmt in tree.body:
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) or not _is_marimo_cell(stmt):
+                continue
+            cell = _Scope("function")
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Import):
+                    for alias in node.names:
+                        self._bind_import(alias, cell)
+                elif isinstance(node, ast.ImportFrom):
+                    for alias in node.names:
+                        self._bind_from(node, self._from_module(node), alias, cell)
+            exports.update({name: b.qname for name, b in cell.names.items() if b.qname})
+        return exports
 
     # --- scopes and resolution ---------------------------------------------------------------------------
 
@@ -137,7 +161,9 @@ class LegacyReferenceFinder(ast.NodeVisitor):
             return None
         if isinstance(node, ast.Name):
             binding = self._lookup(node.id)
-            return binding.kind if binding else None
+            if binding is not None and (binding.kind or binding.qname):
+                return binding.kind
+            return self.table.identifier_kinds.get(node.id.lstrip("_"))
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == self._scopes[-1].self_name:
                 attrs = self._self_attrs()
@@ -145,7 +171,9 @@ class LegacyReferenceFinder(ast.NodeVisitor):
                     return attrs[node.attr]
             base = self._kind(node.value)
             method = self.table.method(node.attr, base) if base else None
-            return method.returns if method and not method.call else None
+            if method is not None and not method.call:
+                return method.returns
+            return self.table.identifier_kinds.get(node.attr.lstrip("_"))
         if isinstance(node, ast.Call):
             return self._call_kind(node)
         if isinstance(node, ast.Subscript):
@@ -189,7 +217,9 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self._annotation_kind(node.left) or self._annotation_kind(node.right)
         if isinstance(node, ast.Subscript):
-            outer = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            outer = (
+                node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+            )
             inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             kinds = [k for k in map(self._annotation_kind, inner) if k]
             if not kinds:
@@ -269,7 +299,9 @@ class LegacyReferenceFinder(ast.NodeVisitor):
                 continue
             legacy = self.table.deleted_module_of(full) or self.table.deleted_module_of(normal)
             if legacy is not None:
-                self._report(alias, "SC001", f"`{alias.name}` imported from legacy module {legacy.name}: {legacy.why}")
+                self._report(
+                    alias, "SC001", f"`{alias.name}` imported from legacy module {legacy.name}: {legacy.why}"
+                )
 
     # --- statements that open scopes or bind kinds ---------------------------------------------------------
 
@@ -281,9 +313,11 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         cls = node.__class__
         method = self._dispatch.get(cls)
         if method is None:
-            method = getattr(LegacyReferenceFinder, "visit_" + cls.__name__, LegacyReferenceFinder.generic_visit)
+            method = getattr(
+                LegacyReferenceFinder, "visit_" + cls.__name__, LegacyReferenceFinder.generic_visit
+            )
             self._dispatch[cls] = method
-        if isinstance(node, ast.stmt):
+        if isinstance(node, (ast.stmt, ast.excepthandler)):  # `except X:` has its own line and marker
             self._stmts.append(node)
             try:
                 method(self, node)
@@ -325,14 +359,42 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         is_static = any(_decorator_name(d) == "staticmethod" for d in node.decorator_list)
         if enclosing.kind == "class" and positional and not is_static:
             scope.self_name = positional[0].arg
+        is_cell = enclosing.kind == "module" and _is_marimo_cell(node)
         for arg in all_args:
             kind = self._annotation_kind(arg.annotation)
             scope.names[arg.arg] = _Binding(kind=kind)
+            exported = self._cell_exports.get(arg.arg) if is_cell else None
+            symbol = self._symbol(exported)
+            if exported is not None and (symbol is None or not symbol.ambiguous):
+                scope.names[arg.arg] = _Binding(qname=exported)
+                if symbol is not None:
+                    self._report(arg, "SC002", f"`{arg.arg}` received from a marimo cell: {_advice(symbol)}")
         self._scopes.append(scope)
-        self._prescan(node.body, scope)
-        for stmt in node.body:
-            self.visit(stmt)
+        if self._body_may_matter(node):
+            self._prescan(node.body, scope)
+            for stmt in node.body:
+                self.visit(stmt)
         self._scopes.pop()
+
+    def _body_may_matter(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """False when a function body provably holds no legacy reference, so it need not be visited.
+
+        A reference in the body needs either a word of the prefilter (legacy names, module leaves,
+        distinctive methods, legacy identifiers, the TODO tag) or a name that some enclosing scope binds
+        to a legacy object or alias (``store``, ``Store = PolicyStore``, ``self.store``). Skipping the
+        plain functions of a candidate file halves the cost of the precise pass on real trees."""
+        first, last = node.body[0].lineno, node.end_lineno or node.body[-1].lineno
+        text = "\n".join(self.lines[first - 1 : last])
+        if self._text_pattern.search(text) is not None:
+            return True
+        interesting: set[str] = set(self._cell_exports)
+        for scope in self._scopes:
+            for name, binding in scope.names.items():
+                if binding.kind is not None or (binding.qname is not None and self._symbol(binding.qname)):
+                    interesting.add(name)
+            if scope.self_attrs:
+                interesting.update(scope.self_attrs)
+        return bool(interesting) and not interesting.isdisjoint(_WORD.findall(text))
 
     visit_FunctionDef = _visit_function
     visit_AsyncFunctionDef = _visit_function
@@ -357,9 +419,12 @@ class LegacyReferenceFinder(ast.NodeVisitor):
             self.visit(stmt)
         self._scopes.pop()
 
-    def _assign_target(self, target: ast.expr, kind: str | None) -> None:
+    def _assign_target(self, target: ast.expr, kind: str | None, qname: str | None = None) -> None:
         if isinstance(target, ast.Name):
-            self._bind(target.id, _Binding(kind=kind))
+            self._bind(target.id, _Binding(qname=qname, kind=kind))
+            scope = self._scopes[-1]
+            if scope.self_attrs is not None and kind is not None:  # a class-level field: self.<name>
+                scope.self_attrs[target.id] = kind
             return
         if isinstance(target, (ast.Tuple, ast.List)):
             for index, element in enumerate(target.elts):
@@ -376,8 +441,10 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         self.visit(node.value)
         self._collect_all(node.targets, node.value)
         kind = self._kind(node.value)
+        # `Store = PolicyStore` / `pm = policy_management`: the alias resolves like the original.
+        qname = self._qualified(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
         for target in node.targets:
-            self._assign_target(target, kind)
+            self._assign_target(target, kind, qname)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)
@@ -411,7 +478,9 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         for condition in node.ifs:
             self.visit(condition)
 
-    def _visit_comprehension_expr(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+    def _visit_comprehension_expr(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
         for generator in node.generators:
             self.visit(generator)
         if isinstance(node, ast.DictComp):
@@ -483,7 +552,7 @@ class LegacyReferenceFinder(ast.NodeVisitor):
             if not symbol.ambiguous:
                 self._report(node, "SC002", f"`{self._qualified(node)}` used: {_advice(symbol)}")
             return
-        is_call = id(node) in self._call_funcs
+        is_call = node is self._call_func
         kind = self._kind(node.value)
         method = self.table.method(node.attr, kind) if kind else None
         if method is not None and (is_call or not method.call):
@@ -491,11 +560,12 @@ class LegacyReferenceFinder(ast.NodeVisitor):
             self._report_attr(node, "SC003", f"`{shape}` on a legacy {kind}: {method.why}")
         elif is_call and node.attr in self.table.distinctive_methods:
             distinctive = self.table.distinctive_methods[node.attr]
-            self._report_attr(node, "SC003", f"`.{node.attr}()` exists only in the legacy API: {distinctive.why}")
+            self._report_attr(
+                node, "SC003", f"`.{node.attr}()` exists only in the legacy API: {distinctive.why}"
+            )
         self.visit(node.value)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._call_funcs.add(id(node.func))
         symbol = self._symbol(self._qualified(node.func))
         legacy_ctor = symbol is not None and symbol.ambiguous and self._legacy_call(node, symbol)
         if legacy_ctor:
@@ -506,13 +576,19 @@ class LegacyReferenceFinder(ast.NodeVisitor):
                 legacy_kw = self.table.keyword_by_name.get(keyword.arg or "")
                 if legacy_kw is not None:
                     self._report(keyword, "SC004", f"keyword `{keyword.arg}=`: {legacy_kw.why}")
+        self._call_func = node.func
         self.visit(node.func)
+        self._call_func = None
         if _is_cast(node) and node.args:
             self._visit_annotation(node.args[0])
             rest = node.args[1:]
         else:
             rest = node.args
         for arg in rest:
+            name = _identifier(arg)
+            legacy_kw = self.table.keyword_by_name.get(name) if name and not legacy_ctor else None
+            if legacy_kw is not None:
+                self._report(arg, "SC004", f"`{name}` passed positionally: {legacy_kw.why}")
             self.visit(arg)
         for keyword in node.keywords:
             self.visit(keyword.value)
@@ -545,6 +621,20 @@ class LegacyReferenceFinder(ast.NodeVisitor):
         return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TEXT_PATTERNS: dict[int, tuple[LegacyTable, re.Pattern[str]]] = {}
+
+
+def _text_pattern(table: LegacyTable) -> re.Pattern[str]:
+    """The prefilter's words as a str regex (compiled once per table)."""
+    cached = _TEXT_PATTERNS.get(id(table))
+    if cached is None or cached[0] is not table:
+        words = minimal_words(set(table.prefilter_words) | {TODO_TAG})
+        cached = (table, re.compile(trie_regex(words)))
+        _TEXT_PATTERNS[id(table)] = cached
+    return cached[1]
+
+
 def _identity(dotted: str) -> str:
     return dotted
 
@@ -555,7 +645,7 @@ def _advice(symbol: LegacySymbol) -> str:
     return symbol.why
 
 
-def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
+def _child_bodies(stmt: ast.stmt | ast.excepthandler) -> list[list[ast.stmt]]:
     bodies: list[list[ast.stmt]] = []
     for name in ("body", "orelse", "finalbody"):
         value = getattr(stmt, name, None)
@@ -568,7 +658,7 @@ def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
     return bodies
 
 
-def _header_span(stmt: ast.stmt, lines: list[str]) -> tuple[int, int]:
+def _header_span(stmt: ast.stmt | ast.excepthandler, lines: list[str]) -> tuple[int, int]:
     """First and last line of a statement's own text (a compound statement's header, not its body, nor
     the comments that open its body)."""
     start = stmt.lineno
@@ -598,15 +688,56 @@ def _decorator_name(node: ast.expr) -> str:
     return ""
 
 
+def _is_marimo_cell(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute) and target.attr == "cell":
+            return True
+    return False
+
+
 def _subscript_name(node: ast.Subscript) -> str:
     return _decorator_name(node.value)
+
+
+def _identifier(node: ast.expr) -> str | None:
+    """``x`` for ``x`` and ``self.x`` (argument values named like a legacy identifier)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return node.attr.lstrip("_")
+    return None
 
 
 def _is_cast(node: ast.Call) -> bool:
     return _decorator_name(node.func) == "cast"
 
 
+def legacy_module_of_file(table: LegacyTable, path: str) -> LegacyModule | None:
+    """The deleted legacy module a file is, judged by its path (``.../metta/agent/policy_store.py``)."""
+    stem, dot, suffix = os.path.basename(path).rpartition(".")
+    if (
+        not dot
+        or suffix not in ("py", "pyi")
+        or (stem not in table.deleted_module_leaves and stem != "__init__")
+    ):
+        return None  # the fast answer for almost every file
+    pure = PurePath(path)
+    parts = list(pure.parent.parts) if stem == "__init__" else [*pure.parent.parts, stem]
+    dotted = ".".join(parts)
+    for module in sorted(table.legacy_modules, key=lambda m: len(m.name), reverse=True):
+        if dotted == module.name or dotted.endswith("." + module.name):
+            return module
+    return None
+
+
 def find_references(table: LegacyTable, path: str, source: str, tree: ast.Module) -> list[Finding]:
     """Every legacy reference in a parsed module (TODO markers are applied by the caller)."""
     finder = LegacyReferenceFinder(table, path, source.splitlines())
-    return finder.run(tree)
+    findings = finder.run(tree)
+    module = legacy_module_of_file(table, path)
+    if module is not None:
+        findings.insert(
+            0, Finding(path, 1, 1, "SC007", f"this file is the legacy module {module.name}: {module.why}")
+        )
+    return findings

@@ -24,8 +24,6 @@ SKIP_DIRS = frozenset(
         ".svn",
         ".venv",
         "venv",
-        ".env",
-        "env",
         "node_modules",
         "__pycache__",
         "build",
@@ -55,10 +53,14 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class DiscoveryProblem:
-    """A path that could not be walked, with a one-line reason."""
+    """A path that could not be walked, with a one-line reason.
+
+    ``harmless`` problems (symlink loops, dangling links) cannot hide source code; the others (a missing
+    path, an unreadable directory) can."""
 
     path: Path
     problem: str
+    harmless: bool = False
 
 
 @dataclass
@@ -125,7 +127,7 @@ def _walk(root: Path, include_docs: bool, result: Discovery, seen_files: set[tup
             return
         ident = (st.st_dev, st.st_ino)
         if ident in ancestors:
-            result.problems.append(DiscoveryProblem(directory, "symlink loop, not followed"))
+            result.problems.append(DiscoveryProblem(directory, "symlink loop, not followed", harmless=True))
             return
         if ident in seen_dirs:
             return
@@ -157,7 +159,7 @@ def _walk(root: Path, include_docs: bool, result: Discovery, seen_files: set[tup
             return
         if not is_file:
             if entry.is_symlink():
-                result.problems.append(DiscoveryProblem(path, "dangling symlink"))
+                result.problems.append(DiscoveryProblem(path, "dangling symlink", harmless=True))
             return
         try:
             fst = entry.stat(follow_symlinks=True)

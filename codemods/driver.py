@@ -35,15 +35,23 @@ from libcst.codemod import CodemodContext
 
 from codemods.discover import discover
 from codemods.legacy_table import load_table
+from codemods.markers import TODO_PATTERN
 from codemods.prefilter import default_prefilter
 from codemods.rules import REGISTRY
 from codemods.rules._base import TARGET_KEY, stats_of
-from codemods.rules._imports import FIRST_PARTY_KEY, finalize_imports
+from codemods.rules._imports import FIRST_PARTY_KEY, ORIGINAL_BINDINGS_KEY, finalize_imports
 from codemods.rules._resolve import iter_statements, scan_bindings
 from codemods.rules._shapes import MANAGER_CLASS, MANAGER_METHODS
 from codemods.rules.mark_remaining import MarkRemainingLegacy
 
-_BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__builtins__", "__spec__", "__path__"}
+_BUILTINS = frozenset(dir(builtins)) | {
+    "__file__",
+    "__name__",
+    "__doc__",
+    "__builtins__",
+    "__spec__",
+    "__path__",
+}
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,9 @@ def transform_source(
     fallback = _run_rules(tree, target_module, module_name, first_party, (MarkRemainingLegacy,))
     fallback.fallback = problem
     fallback.reports.append(f"fell back to TODO markers only: {problem}")
-    if check_postconditions(source, fallback.source, target_module, module_name, first_party, idempotent=False):
+    if check_postconditions(
+        source, fallback.source, target_module, module_name, first_party, idempotent=False
+    ):
         return Transformed(source, Counter(), [], [f"left unchanged: {problem}"], problem)
     return fallback
 
@@ -116,6 +126,7 @@ def _run_rules(
     context = CodemodContext(full_module_name=module_name)
     context.scratch[TARGET_KEY] = target_module
     context.scratch[FIRST_PARTY_KEY] = frozenset(first_party)
+    context.scratch[ORIGINAL_BINDINGS_KEY] = scan_bindings(tree, module_name)
     code = tree.code
     for rule_cls in rules:
         triggers = rule_cls.TRIGGERS
@@ -145,7 +156,11 @@ def check_postconditions(
     new_undefined = undefined_names(after) - undefined_names(before)
     if new_undefined:
         return f"the rewrite would leave undefined names: {', '.join(sorted(new_undefined))}"
-    missing = missing_manager_methods(tree)
+    try:
+        missing_before = missing_manager_methods(cst.parse_module(before))
+    except cst.ParserSyntaxError:
+        missing_before = set()
+    missing = missing_manager_methods(tree) - missing_before
     if missing:
         return f"the rewrite would call methods SimpleCheckpointManager lacks: {', '.join(sorted(missing))}"
     if idempotent:
@@ -194,7 +209,11 @@ class _ManagerUse(cst.CSTVisitor):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == MANAGER_CLASS:
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value == MANAGER_CLASS
+        ):
             self.managers.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -206,15 +225,25 @@ def missing_manager_methods(tree: cst.Module) -> set[str]:
     visitor = _ManagerUse()
     tree.visit(visitor)
     return {
-        f"{name}.{attr}" for name, attr in visitor.attributes if name in visitor.managers and attr not in MANAGER_METHODS
+        f"{name}.{attr}"
+        for name, attr in visitor.attributes
+        if name in visitor.managers and attr not in MANAGER_METHODS
     }
 
 
 # --- legacy-internal modules and the line metric ---------------------------------------------------------
 
 
+# Feature-level helpers defined in modules that survive the refactor: reported, not "internal".
+_SURVIVING_HELPERS = frozenset({"get_policy_store_from_cfg", "upload_policy_artifact"})
+_LEGACY_MANAGER_PARAMS = frozenset({"policy_store", "checkpoint_config", "trainer_cfg", "checkpoint_dir"})
+
+
 def legacy_definitions(tree: cst.Module, module_name: str | None) -> list[str]:
-    """Legacy names this file defines at top level, when the file is one of the legacy modules (§1.1)."""
+    """Legacy names this file defines at top level, when the file is one of the legacy modules (§1.1).
+
+    The post-refactor ``metta.rl.checkpoint_manager`` defines a new ``CheckpointManager``: it counts only
+    when its constructor still takes the legacy parameters."""
     if not module_name:
         return []
     dotted = module_name.removesuffix(".__init__")
@@ -223,15 +252,25 @@ def legacy_definitions(tree: cst.Module, module_name: str | None) -> list[str]:
         symbol.name
         for symbol in table.symbols
         for module in symbol.modules
-        if dotted == module or dotted.endswith("." + module)
+        if (dotted == module or dotted.endswith("." + module)) and symbol.name not in _SURVIVING_HELPERS
     }
     if not owners:
         return []
     defined = []
     for statement in tree.body:
         if isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name.value in owners:
+            if statement.name.value == "CheckpointManager" and not _legacy_manager_class(statement):
+                continue
             defined.append(statement.name.value)
     return defined
+
+
+def _legacy_manager_class(node: cst.CSTNode) -> bool:
+    for statement in iter_statements(node):
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
+            params = {p.name.value for p in [*statement.params.params, *statement.params.kwonly_params]}
+            return bool(params & _LEGACY_MANAGER_PARAMS)
+    return False
 
 
 def legacy_name_lines(source: str) -> int:
@@ -318,7 +357,8 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
     if transformed.source == source:
         return result
     result.changed = True
-    result.todos_added = _marker_count(transformed.source) - _marker_count(source)
+    result.todos = _new_markers(source, transformed.source)
+    result.todos_added = len(result.todos)
     if options.want_diff:
         result.diff = "".join(
             difflib.unified_diff(
@@ -337,10 +377,15 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
     return result
 
 
-def _marker_count(source: str) -> int:
-    from codemods.markers import TODO_PATTERN
-
-    return len(TODO_PATTERN.findall(source))
+def _new_markers(before: str, after: str) -> list[str]:
+    """``line: text`` of every TODO marker line in ``after`` that ``before`` did not have."""
+    old = {line.strip() for line in before.splitlines() if TODO_PATTERN.search(line)}
+    found = []
+    for number, line in enumerate(after.splitlines(), start=1):
+        match = TODO_PATTERN.search(line)
+        if match and line.strip() not in old:
+            found.append(f"{number}: {line[match.end() :].strip()}")
+    return found
 
 
 def atomic_write_text(path: Path, text: str, original: bytes) -> None:

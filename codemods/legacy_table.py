@@ -81,6 +81,7 @@ class LegacyKeyword:
 
     name: str
     why: str
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,11 @@ class LegacyTable:
         """Modules that are legacy as a whole: any import from them is legacy."""
         return frozenset(module.name for module in self.legacy_modules)
 
+    @cached_property
+    def deleted_module_leaves(self) -> frozenset[str]:
+        """Last components of the deleted modules (``policy_store``): file stems worth a closer look."""
+        return frozenset(name.rsplit(".", 1)[-1] for name in self.deleted_modules)
+
     def by_qualified_name(self) -> dict[str, LegacySymbol]:
         return self._by_qualified_name
 
@@ -187,6 +193,11 @@ class LegacyTable:
     @cached_property
     def keyword_by_name(self) -> dict[str, LegacyKeyword]:
         return {keyword.name: keyword for keyword in self.keywords}
+
+    @cached_property
+    def identifier_kinds(self) -> dict[str, str]:
+        """Identifiers that are themselves legacy (``policy_store``) -> the kind of object they hold."""
+        return {keyword.name: keyword.kind for keyword in self.keywords if keyword.kind}
 
     @cached_property
     def prefilter_words(self) -> frozenset[str]:
@@ -244,12 +255,20 @@ def _parse_method(entry: dict[str, Any]) -> LegacyMethod:
     )
 
 
+def _checked_kind(kind: str | None, owner: str) -> str | None:
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"legacy.yaml: {owner}: unknown kind {kind!r}")
+    return kind
+
+
 def _parse_rules(raw: dict[str, Any]) -> dict[str, Rule]:
     rules = {}
     for rule_id, entry in raw.items():
         if entry["severity"] not in SEVERITIES:
             raise ValueError(f"legacy.yaml: rule {rule_id}: unknown severity {entry['severity']!r}")
-        rules[rule_id] = Rule(id=rule_id, name=entry["name"], severity=entry["severity"], summary=entry["summary"])
+        rules[rule_id] = Rule(
+            id=rule_id, name=entry["name"], severity=entry["severity"], summary=entry["summary"]
+        )
     return rules
 
 
@@ -273,8 +292,13 @@ def _parse(raw: dict[str, Any]) -> LegacyTable:
         extra=extra,
         legacy_modules=tuple(LegacyModule(name=m["name"], why=m["why"]) for m in raw.get("modules") or ()),
         methods=tuple(_parse_method(entry) for entry in raw.get("methods") or ()),
-        keywords=tuple(LegacyKeyword(name=k["name"], why=k["why"]) for k in raw.get("keywords") or ()),
-        docs_patterns=tuple(DocsPattern(pattern=d["pattern"], why=d["why"]) for d in docs_raw.get("uri_forms", ())),
+        keywords=tuple(
+            LegacyKeyword(name=k["name"], why=k["why"], kind=_checked_kind(k.get("kind"), k["name"]))
+            for k in raw.get("keywords") or ()
+        ),
+        docs_patterns=tuple(
+            DocsPattern(pattern=d["pattern"], why=d["why"]) for d in docs_raw.get("uri_forms", ())
+        ),
         rules=_parse_rules(raw.get("rules") or {}),
     )
 

@@ -13,6 +13,12 @@ import click
 
 from simple_ckpt.errors import UsageError
 
+# Helper packages whose objects legacy agents hold (OmegaConf configs, gym spaces, typing.Any inside
+# configs). Where they are installed their real classes are used, so a module-mode checkpoint holds the
+# same objects the agent had; where they are not, the reader stubs them and the file falls back to a
+# weights-only payload.
+HELPER_MODULES = ("omegaconf", "gymnasium", "typing")
+
 
 @click.command(name="migrate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -31,7 +37,8 @@ from simple_ckpt.errors import UsageError
     "allow_modules",
     multiple=True,
     metavar="PREFIX",
-    help="Also import real classes from modules starting with PREFIX (repeatable).",
+    help="Also import real classes from modules starting with PREFIX (repeatable). Besides the agent's own "
+    "package, the helper packages agents pickle (omegaconf, gymnasium, typing) are always allowed.",
 )
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON report to FILE.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
@@ -85,7 +92,7 @@ def migrate_command(
         check=check,
         jobs=jobs,
         weights_only=weights_only,
-        allow_modules=tuple(allow_modules),
+        allow_modules=tuple(dict.fromkeys((*HELPER_MODULES, *allow_modules))),
         progress=not quiet,
     )
     report = run_migration(list(paths), options)

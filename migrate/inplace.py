@@ -45,6 +45,8 @@ def archive(candidate: Candidate, sha256: str, fsync: bool = True) -> Path:
     except FileExistsError:
         return archive(candidate, sha256, fsync)
     except OSError:
+        for stale in keep.parent.glob(f".{keep.name}.tmp-*"):  # a copy interrupted by a crash
+            stale.unlink(missing_ok=True)
         with open(candidate.path, "rb") as src:
             atomic_write(keep, lambda f: shutil.copyfileobj(src, f, 8 << 20), fsync=fsync)
         if sha256_file(keep) != sha256:

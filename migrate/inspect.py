@@ -53,6 +53,20 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     return f"<{type(value).__module__}.{type(value).__qualname__}>"
 
 
+def _module_classes(agent: Any) -> dict[str, int]:
+    """Class path -> count of every module in the agent tree (stand-ins report the class they replace)."""
+    from torch import nn
+
+    from migrate.standins import legacy_class_path
+
+    counts: dict[str, int] = {}
+    if isinstance(agent, nn.Module):
+        for module in agent.modules():
+            path = legacy_class_path(module)
+            counts[path] = counts.get(path, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def verdict(uses: list[GlobalUse], refused: RefusedFile | None) -> str:
     if refused is not None or any(use.handling == "refused" for use in uses):
         return "UNSAFE: refused, nothing was unpickled"
@@ -63,9 +77,10 @@ def verdict(uses: list[GlobalUse], refused: RefusedFile | None) -> str:
 
 def describe(path: Path, options: ReadOptions) -> dict[str, Any]:
     """Everything `inspect` reports about one file; raises LegacyReadError for files it cannot describe."""
-    from migrate.read import inventory, read_counted
+    from migrate.read import inventory, pickle_scans, read_counted
 
     uses = inventory(path, options)
+    scans = pickle_scans(path)
     refused: RefusedFile | None = None
     result: LegacyPolicy | LegacyTrainerState | None = None
     try:
@@ -84,6 +99,7 @@ def describe(path: Path, options: ReadOptions) -> dict[str, Any]:
             agent_class=result.agent_class,
             agent_layout=result.agent_layout,
             agent_classes_real=result.agent_classes_real,
+            module_classes=_module_classes(result.agent),
             metadata=json_safe(result.metadata),
             record=json_safe(result.record),
             state_dict_tensors=len(result.state_dict),
@@ -106,6 +122,15 @@ def describe(path: Path, options: ReadOptions) -> dict[str, Any]:
         {"module": u.module, "name": u.name, "handling": u.handling, "reason": u.reason, "member": u.member}
         for u in uses
     ]
+    info["pickles"] = [
+        {
+            "member": scan.member,
+            "protocol": scan.protocol,
+            "persistent_ids": scan.persistent_ids,
+            **{op.lower(): scan.opcodes[op] for op in ("REDUCE", "BUILD", "NEWOBJ", "INST", "OBJ")},
+        }
+        for scan in scans
+    ]
     info["verdict"] = verdict(uses, refused)
     return info
 
@@ -118,6 +143,10 @@ def render(info: dict[str, Any]) -> str:
         real = "real classes" if info["agent_classes_real"] else "stand-ins/stubs"
         lines.append(f"  agent: {info['agent_class']}   layout: {info['agent_layout']}   ({real})")
         lines.append(f"  state_dict: {info['state_dict_tensors']} tensors")
+        if info["module_classes"]:
+            lines.append("  module classes:")
+            for name, count in info["module_classes"].items():
+                lines.append(f"    {count:>3} x {name}")
     if "tensors_all" in info:
         lines.append(
             f"  tensors in file: {info['tensors_all']} ({info['tensors_distinct']} distinct by content)"
@@ -132,6 +161,9 @@ def render(info: dict[str, Any]) -> str:
     for key in ("dropped", "warnings"):
         if info.get(key):
             lines.append(f"  {key}: {'; '.join(info[key])}")
+    for scan in info.get("pickles", []):
+        ops = ", ".join(f"{k} {v}" for k, v in scan.items() if k not in ("member", "protocol") and v)
+        lines.append(f"  pickle {scan['member']} (protocol {scan['protocol']}): {ops or 'no calls'}")
     lines.append(f"  globals ({len(info['globals'])}):")
     for use in info["globals"]:
         lines.append(f"    {use['handling']:<8} {use['module']}.{use['name']}  ({use['reason']})")

@@ -278,7 +278,9 @@ def repair(
         and float(md["total_train_time"]) != 0.0
     ):
         recover(
-            "train_time", md["total_train_time"], "total_train_time (M7/M8 wrote a default 0.0, spec §11.2)"
+            "train_time",
+            md["total_train_time"],
+            "total_train_time (PolicyMetadata's default 0.0, spec §11.2)",
         )
 
     # score / avg_reward
@@ -301,7 +303,7 @@ def repair(
         recover("run", facts.run_from_dir, "run directory name")
     elif md["run"] != facts.run_from_dir:
         result.warnings.append(
-            f"metadata run {md['run']!r} differs from the run directory {facts.run_from_dir!r}"
+            f"metadata run {md['run']!r} differs from the run directory {facts.run_from_dir!r}; kept as source.metadata_run"
         )
 
     if empty_bug and "generation" in md:

@@ -9,19 +9,24 @@ markers first, then data.pkl), safetensors (+ YAML sidecar), raw pickle.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
-from migrate.errors import CorruptFile, NotLegacyCheckpoint
+from torch import nn
+
+from migrate.errors import CorruptFile, LegacyReadError, NotLegacyCheckpoint
 from migrate.model import GlobalUse, LegacyPolicy, LegacyTrainerState, ReadOptions
 from migrate.readers.common import open_zip
 from migrate.readers.detect import detect_container
 from migrate.readers.interpret import tensor_counts
-from migrate.readers.pickled import check_refused, global_uses, pickle_members, policy_for, read_pickled
+from migrate.readers.pickled import check_refused, global_uses, is_package, pickle_members, policy_for
 from migrate.readers.safetensors_pair import read_pair
-from migrate.scan import PickleMalformed, scan_pickle
+from migrate.readers.torch_package import read_torch_package
+from migrate.readers.torch_zip import read_torch_zip
+from migrate.scan import PickleMalformed, PickleScan, scan_pickle
 from migrate.unpickler import DEFAULT_OPTIONS, GlobalPolicy
 
-__all__ = ["inventory", "read_counted", "read_legacy", "sha256_of"]
+__all__ = ["inventory", "pickle_scans", "read_counted", "read_legacy", "sha256_of"]
 
 
 def sha256_of(path: Path) -> str:
@@ -40,8 +45,41 @@ def read_legacy(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> LegacyPol
 def read_counted(
     path: Path, options: ReadOptions = DEFAULT_OPTIONS, count_tensors: bool = True
 ) -> LegacyPolicy | LegacyTrainerState:
-    """`read_legacy`, also attaching `_tensor_counts` = (all, distinct) tensors in the file (for inspect)."""
+    """`read_legacy`, also attaching `_tensor_counts` = (all, distinct) tensors in the file (for inspect).
+
+    Real classes are a convenience, never a requirement: when the installed package's classes fail to
+    restore the file (its `__setstate__` raises, or the policy is not an nn.Module — another version of
+    the package), the file is read again with inert stubs and a warning says why.
+    """
     path = Path(path)
+    try:
+        result = _read(path, options, count_tensors)
+    except CorruptFile as exc:
+        if not options.import_real_classes:
+            raise
+        try:
+            result = _read(path, replace(options, import_real_classes=False), count_tensors)
+        except LegacyReadError:
+            raise exc from None
+        result.warnings.append(
+            f"real classes could not restore the file ({exc.reason}); read with inert stubs"
+        )
+        return result
+    if (
+        isinstance(result, LegacyPolicy)
+        and result.agent is not None
+        and not isinstance(result.agent, nn.Module)
+        and any(use.handling == "real" for use in result.globals)
+    ):
+        kind = type(result.agent)
+        result = _read(path, replace(options, import_real_classes=False), count_tensors)
+        result.warnings.append(
+            f"the installed {kind.__module__}.{kind.__qualname__} is not an nn.Module; read with inert stubs"
+        )
+    return result
+
+
+def _read(path: Path, options: ReadOptions, count_tensors: bool) -> LegacyPolicy | LegacyTrainerState:
     kind = detect_container(path)
     if kind == "safetensors":
         result = read_pair(path, sha256_of(path))
@@ -56,7 +94,9 @@ def read_counted(
         )
     sha = sha256_of(path)
     with open_zip(path) as zf:
-        return read_pickled(zf, path, sha, options, count_tensors)
+        if is_package(zf.namelist()):  # spec §17 step 2 before step 3
+            return read_torch_package(zf, path, sha, options, count_tensors)
+        return read_torch_zip(zf, path, sha, options, count_tensors)
 
 
 def inventory(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> list[GlobalUse]:
@@ -70,6 +110,21 @@ def inventory(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> list[Global
     with open_zip(path) as zf:
         members = pickle_members(zf, path)
         return global_uses(members.scans, policy_for(members, options))
+
+
+def pickle_scans(path: Path) -> list[PickleScan]:
+    """The static scans of every pickle member (opcode use, persistent ids); empty for safetensors."""
+    path = Path(path)
+    kind = detect_container(path)
+    if kind == "safetensors":
+        return []
+    if kind == "pickle":
+        try:
+            return [scan_pickle(path.read_bytes(), path.name)]
+        except PickleMalformed as exc:
+            raise CorruptFile(path, f"malformed pickle ({exc})") from exc
+    with open_zip(path) as zf:
+        return pickle_members(zf, path).scans
 
 
 def _raw_pickle_uses(path: Path, options: ReadOptions) -> list[GlobalUse]:

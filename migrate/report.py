@@ -125,7 +125,7 @@ class Report:
         fallbacks = self.fallbacks()
         if fallbacks:
             out.write(
-                f"WEIGHTS-ONLY: {len(fallbacks)} file(s) were written as weights-only payloads because their agent "
-                "classes do not import here; load them with agent_factory=...\n"
+                f"WEIGHTS-ONLY: {len(fallbacks)} file(s) were written as weights-only payloads (their agent classes "
+                "do not import here, or the source holds weights only); load them with agent_factory=...\n"
             )
         out.write(f"migrate: {self.summary_line()}\n")

@@ -6,13 +6,15 @@ Order of operations for one policy file (trainer states follow the same steps)::
        output YAML exists and records anything else          -> failed: conflict, nothing touched
     2. read the legacy file (restricted reader), repair metadata, convert (module or weights-only)
     3. --in-place: make <run>/legacy/<rel> hold the original (hard link or verified copy, fsynced)
-    4. write model + YAML with SimpleCheckpointManager.write_checkpoint into a private staging dir
-       <ckpt_dir>/.simple_ckpt-migrate/<name>/ (emptied first)
-    5. verify the staged model: reload it, every source tensor bit-identical
+    4. SimpleCheckpointManager.write_checkpoint into this process's private staging dir
+       <ckpt_dir>/.simple_ckpt-migrate/<host>-<pid>/ (model, then YAML), fsync both files
+    5. verify the staged model: reload it, every source tensor bit-identical (by sha256, taken from
+       the source before it was dropped, so two copies of a checkpoint are never in memory)
     6. commit: os.replace(staged model -> final model), then os.replace(staged YAML -> final YAML),
-       fsync the dir, remove the staging dir
+       fsync the dir
     7. --in-place: unlink the original name when it is not the output name (L0, URI names,
        <run>/trainer_state.pt), after checking the legacy copy holds its bytes
+    8. end of batch: remove the staging dirs of every output checkpoints dir the batch concerns
 
 Invariants (each holds after a kill -9 at any instant, which is why a rerun finishes the job and ends
 equal to an uninterrupted run):
@@ -23,23 +25,32 @@ equal to an uninterrupted run):
 * I2 A final YAML exists only for a verified model: it is renamed into place after the verified model
   (step 6), and it records the source's sha256, which is how a rerun recognises finished work.
 * I3 A final model without a final YAML is an uncommitted leftover (the manager skips it); a rerun
-  replaces it. Staging dirs are private, start empty, and are removed after commit, so leftovers of a
-  killed run never leak into the result.
+  replaces it (it is never a legacy pickle: see I4). Staging dirs hold nothing a rerun needs; step 8
+  of the rerun removes what a killed run left there, so leftovers never outlive the next run.
 * I4 Nothing that records another source, or that is a legacy pickle, is ever overwritten (conflict ->
   failed, other files go on). The YAML holds no timestamps of its own, so reruns write the same bytes
   (except the manager's ``saved_at``).
 
+Concurrency: two migrations writing the same output dir at once are not supported (step 8 of one may
+remove the other's staging files: that file then fails, nothing is corrupted). --in-place holds each
+run dir's RunLease, so a live trainer (or another --in-place) on a run makes that run fail, not others.
+
 One bad file never stops the batch: every per-file error becomes a ``failed`` result. ``--jobs N`` runs
-files (``--in-place``: whole runs, each under its RunLease) in N spawned processes.
+files (``--in-place``: whole runs, each under its RunLease) in this process and up to N-1 spawned
+worker processes (see `_execute`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import time
 import traceback
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +110,9 @@ def run_migration(paths: Sequence[Path], options: Options) -> Report:
                 report.results.append(result)
     finally:
         progress.finish()
+        close_staging()
+        remove_staging(t.ckpt_dir for c in found.candidates if (t := target_for(c, options)) is not None)
+    report.results.sort(key=lambda r: (r.run, r.source))  # --jobs finishes in any order; report in one
     return report
 
 
@@ -111,24 +125,72 @@ def make_tasks(found: Discovery, options: Options, facts: dict[str, TrainerFacts
     return [Task([c], options, facts) for c in found.candidates]
 
 
+# What a spawned worker costs before it does any work (a fresh interpreter importing torch), in seconds.
+WORKER_STARTUP_SECONDS = 1.5
+
+
 def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
+    """Run tasks serially, or on ``jobs`` cores: this process plus up to ``jobs - 1`` spawned workers.
+
+    This process always works (taking tasks from the back of the queue, workers from the front). Workers
+    are started only once the measured rate says the remaining work outlasts their start-up by a
+    margin, so a small batch under --jobs is never slower than a serial run, and a large one uses every
+    core without losing this process's core to waiting.
+    """
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield run_task(task)
         return
     import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-        futures = {pool.submit(run_task, task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
+    def size(task: Task) -> int:
+        return max(sum(c.size for c in task.candidates), 1)
+
+    pending = deque(tasks)
+    pending_bytes = sum(size(t) for t in tasks)
+    pool: ProcessPoolExecutor | None = None
+    workers = min(jobs - 1, len(tasks) - 1)
+    running: dict[Future[list[FileResult]], Task] = {}
+    done_bytes, busy = 0, 0.0
+
+    def collect(futures: Iterable[Future[list[FileResult]]]) -> list[list[FileResult]]:
+        out = []
+        for future in list(futures):
+            task = running.pop(future)
             try:
-                yield future.result()
-            except Exception as exc:  # a worker died (e.g. killed, out of memory): those files failed
-                yield [
-                    _failed(c, f"worker process failed: {type(exc).__name__}: {exc}") for c in task.candidates
-                ]
+                out.append(future.result())
+            except Exception as exc:  # a worker died (killed, out of memory): its files failed
+                reason = f"worker process failed: {type(exc).__name__}: {exc}"
+                out.append([_failed(c, reason) for c in task.candidates])
+        return out
+
+    try:
+        while pending or running:
+            if pool is None and pending and done_bytes:
+                remaining = pending_bytes * busy / done_bytes
+                if remaining > 2 * WORKER_STARTUP_SECONDS:
+                    pool = ProcessPoolExecutor(
+                        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                    )
+            while pool is not None and pending and len(running) < 2 * workers:
+                task = pending.popleft()
+                pending_bytes -= size(task)
+                running[pool.submit(run_task, task)] = task
+            yield from collect([f for f in running if f.done()])
+            if pending:
+                task = pending.pop()
+                pending_bytes -= size(task)
+                started = time.perf_counter()
+                yield run_task(task)
+                busy += time.perf_counter() - started
+                done_bytes += size(task)
+            elif running:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                yield from collect(finished)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def read_trainer_facts(found: Discovery, options: Options) -> dict[str, TrainerFacts]:
@@ -256,13 +318,15 @@ def _read(candidate: Candidate, options: Options) -> Any:
 
 
 def _read_or_skip(candidate: Candidate, options: Options, result: FileResult) -> Any | None:
-    from migrate.errors import NotLegacyCheckpoint
+    from migrate.errors import LegacyReadError, NotLegacyCheckpoint
 
     try:
         return _read(candidate, options)
     except NotLegacyCheckpoint as exc:
         result.status, result.reason = SKIPPED, exc.reason
         return None
+    except LegacyReadError as exc:  # refused / corrupt: the table already names the file
+        raise FileFailed(exc.reason) from exc
     except OSError as exc:
         raise FileFailed(f"cannot read: {exc.strerror or exc}") from exc
 
@@ -273,7 +337,7 @@ def _read_or_skip(candidate: Candidate, options: Options, result: FileResult) ->
 def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts | None) -> FileResult:
     from migrate.convert import convert_policy
     from migrate.model import LegacyPolicy
-    from migrate.verify import verify_written
+    from migrate.verify import digest_state_dict, verify_digests
 
     result = FileResult(
         candidate.rel, str(candidate.path), "policy", candidate.run, CONVERTED, size=candidate.size
@@ -365,7 +429,11 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
         source_block["record"] = record
     if legacy.dropped:
         source_block["dropped"] = list(legacy.dropped)
+    legacy_run = repaired.metadata.get("run")
+    if legacy_run != candidate.run:  # the manager records the run dir's name; keep the legacy value too
+        source_block["metadata_run"] = legacy_run
     document = dict(repaired.metadata)
+    document["run"] = candidate.run
     document["source"] = source_block
 
     # 3..7: archive, stage, verify, commit, retire.
@@ -373,33 +441,42 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     _refuse_foreign_model(final_model, final_yaml, candidate, options)
     if options.in_place:
         _archive(candidate, legacy.sha256, options)
-    staging = _fresh_staging(target, final_model.stem)
+    source_sha, mode = legacy.sha256, conversion.mode
+    manager = _staging_manager(target, candidate.run)
+    staged_model = manager.checkpoint_dir / final_model.name
+    staged_yaml = staged_model.with_suffix(".yaml")
     try:
-        from simple_ckpt.manager import SimpleCheckpointManager
-
-        manager = SimpleCheckpointManager(
-            target.run_dir, candidate.run, checkpoint_dir=staging, fsync=options.fsync
-        )
+        # The source digests are taken on a helper thread while the model is written (both mostly
+        # release the GIL); then the source is dropped: the reload below never meets a second copy.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="migrate-source-digest") as helper:
+            pending_digests = helper.submit(digest_state_dict, legacy.state_dict, conversion.key_map)
+            manager.write_checkpoint(conversion.obj, epoch, document)
+            expected = pending_digests.result()
+        del legacy, conversion
+        if options.fsync:
+            _fsync_file(staged_model)
+            _fsync_file(staged_yaml)
         try:
-            staged_model = manager.write_checkpoint(conversion.obj, epoch, document)
-        finally:
-            manager.close()
-        staged_yaml = staged_model.with_suffix(".yaml")
-        try:
-            result.tensors_verified = verify_written(
-                staged_model, conversion.mode, legacy.state_dict, conversion.key_map
-            )
+            result.tensors_verified = verify_digests(staged_model, mode, expected)
         except Exception as exc:
             raise FileFailed(f"verification failed, nothing committed: {exc}") from exc
         _commit([(staged_model, final_model), (staged_yaml, final_yaml)], options)
     finally:
-        _drop_staging(staging)
+        _discard(staged_yaml, staged_model)
     result.outputs = [str(final_model), str(final_yaml)]
     if options.in_place:
         from migrate.inplace import retire
 
-        retire(candidate, legacy.sha256, final_model, options.fsync)
+        retire(candidate, source_sha, final_model, options.fsync)
     return result
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 IN_PLACE_IMPOSSIBLE = (
@@ -462,30 +539,60 @@ def _archive(candidate: Candidate, sha256: str, options: Options) -> None:
         raise FileFailed(str(exc)) from exc
 
 
-def _fresh_staging(target: Target, name: str) -> Path:
-    staging = target.staging(name)
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    return staging
+# One staging dir per (checkpoints dir, process): <ckpt_dir>/.simple_ckpt-migrate/<host>-<pid>/, with one
+# manager (and so one staging lease) reused for every file this process stages there. The manager runs
+# with fsync off: a staging dir needs no durability (a crash only leaves leftovers, removed by the next
+# run's `remove_staging`); the staged files themselves are fsynced before `_commit` renames them.
+_STAGING: dict[Path, Any] = {}
 
 
-def _drop_staging(staging: Path) -> None:
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staging.parent.rmdir()  # the shared .simple_ckpt-migrate dir, once no other file is staged there
-    except OSError:
-        pass
+def _staging_manager(target: Target, run: str) -> Any:
+    from simple_ckpt.manager import SimpleCheckpointManager
+
+    manager = _STAGING.get(target.ckpt_dir)
+    if manager is None:
+        staging = target.staging(f"{socket.gethostname()}-{os.getpid()}")
+        if staging.exists():  # left by an earlier process with this pid, which is therefore dead
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        manager = SimpleCheckpointManager(target.run_dir, run, checkpoint_dir=staging, fsync=False)
+        _STAGING[target.ckpt_dir] = manager
+    return manager
+
+
+def _discard(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def close_staging() -> None:
+    """Release this process's staging managers (their leases)."""
+    while _STAGING:
+        _, manager = _STAGING.popitem()
+        manager.close()
+
+
+def remove_staging(ckpt_dirs: Iterable[Path]) -> None:
+    """Remove the staging areas of these checkpoint dirs (after every worker of the batch has exited)."""
+    for ckpt_dir in sorted(set(ckpt_dirs)):
+        shutil.rmtree(ckpt_dir / STAGING_DIRNAME, ignore_errors=True)
 
 
 def _commit(moves: list[tuple[Path, Path]], options: Options) -> None:
+    """Rename staged files into place in order (model first, YAML last), then make the renames durable.
+
+    One directory fsync at the end is enough for I2: before it, a crash may lose the YAML rename
+    (leaving an uncommitted model, I3); the renames of one directory are journaled in order on the
+    filesystems we target, so the YAML never survives without its model.
+    """
     from simple_ckpt.atomic import fsync_dir
 
     for staged, final in moves:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
-        if options.fsync:
-            fsync_dir(final.parent)
+    if options.fsync:
+        fsync_dir(moves[-1][1].parent)
 
 
 # ---------------------------------------------------------------------------------------------- trainer state
@@ -539,9 +646,10 @@ def migrate_trainer_state(candidate: Candidate, options: Options) -> FileResult:
 
     if options.in_place:
         _archive(candidate, legacy.sha256, options)
-    staging = _fresh_staging(target, "trainer_state")
+    manager = _staging_manager(target, candidate.run)
+    staged = manager.checkpoint_dir / final.name
     try:
-        staged = _write_trainer_state(target, staging, candidate.run, state, options)
+        _write_trainer_state(manager, staged, state, options)
         written = torch.load(staged, map_location="cpu", weights_only=True)
         problems = compare_state_dicts(_tensors(legacy.state), _tensors(_as_legacy_keys(written, state)))
         if problems:
@@ -549,7 +657,7 @@ def migrate_trainer_state(candidate: Candidate, options: Options) -> FileResult:
         result.tensors_verified = len(_tensors(legacy.state))
         _commit([(staged, final)], options)
     finally:
-        _drop_staging(staging)
+        _discard(staged)
     result.outputs = [str(final)]
     if options.in_place:
         from migrate.inplace import retire
@@ -558,28 +666,20 @@ def migrate_trainer_state(candidate: Candidate, options: Options) -> FileResult:
     return result
 
 
-def _write_trainer_state(
-    target: Target, staging: Path, run: str, state: dict[str, Any], options: Options
-) -> Path:
+def _write_trainer_state(manager: Any, staged: Path, state: dict[str, Any], options: Options) -> None:
     """Through the manager's save_trainer_state when the keys allow it, else its atomic writer."""
     import torch
 
-    from simple_ckpt.layout import trainer_state_path
-    from simple_ckpt.manager import SimpleCheckpointManager
+    from simple_ckpt.atomic import atomic_write
 
     epoch, agent_step = state.get("epoch"), state.get("agent_step")
     if isinstance(epoch, int) and isinstance(agent_step, int) and "optimizer_state" in state:
         extra = {k: v for k, v in state.items() if k not in ("optimizer_state", "epoch", "agent_step")}
-        manager = SimpleCheckpointManager(target.run_dir, run, checkpoint_dir=staging, fsync=options.fsync)
-        try:
-            return manager.save_trainer_state(state["optimizer_state"], epoch, agent_step, **extra)
-        finally:
-            manager.close()
-    from simple_ckpt.atomic import atomic_write
-
-    path = trainer_state_path(staging)
-    atomic_write(path, lambda f: torch.save(state, f), fsync=options.fsync)
-    return path
+        manager.save_trainer_state(state["optimizer_state"], epoch, agent_step, **extra)
+    else:
+        atomic_write(staged, lambda f: torch.save(state, f), fsync=False)
+    if options.fsync:
+        _fsync_file(staged)
 
 
 def _as_legacy_keys(written: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:

@@ -175,7 +175,7 @@ def normalize(module: str, name: str) -> tuple[str, str]:
 
 def _torch_special(name: str) -> bool:
     """dtype / layout / memory-format constants such as `torch.float32`."""
-    value = getattr(torch, name, None)
+    value = vars(torch).get(name)  # no getattr: torch's module __getattr__ may import submodules lazily
     return isinstance(value, torch.dtype | torch.layout | torch.memory_format)
 
 
@@ -223,6 +223,10 @@ class GlobalPolicy:
             )
         if raw in self.standins:
             return Decision("standin", f"deleted legacy class; stand-in {self.standins[raw]}")
+        if not all(part.isidentifier() for part in (*module.split("."), *name.split("."))):
+            return Decision("refused", "not a valid module/class name")
+        if "." in name and any(part.startswith("_") for part in name.split(".")):
+            return Decision("refused", "attribute path through private attributes")
         module, name = normalize(module, name)
         if name in _ALLOWED.get(module, ()):
             return Decision("allowed", "reconstruction helper on the allow-list")

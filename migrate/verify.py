@@ -11,7 +11,9 @@ restructured agent may share a tensor under two names); missing or different one
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,9 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
         return False
     if a.numel() == 0:
         return True
-    a_bytes = _as_bytes(a)
-    b_bytes = _as_bytes(b)
-    return torch.equal(a_bytes, b_bytes)
+    import numpy as np
+
+    return bool(np.array_equal(_as_bytes(a).numpy(), _as_bytes(b).numpy()))
 
 
 def _as_bytes(t: torch.Tensor) -> torch.Tensor:
@@ -39,10 +41,7 @@ def _as_bytes(t: torch.Tensor) -> torch.Tensor:
         t = t.cpu()
     if t.is_quantized:
         t = t.int_repr()
-    flat = t.contiguous().reshape(-1)
-    if flat.dtype == torch.bool:
-        return flat.view(torch.uint8)
-    return flat.view(torch.uint8)
+    return t.contiguous().reshape(-1).view(torch.uint8)
 
 
 def compare_state_dicts(
@@ -105,3 +104,76 @@ def verify_written(
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise VerificationError(f"{path}: " + "; ".join(problems[:3]) + more)
     return sum(1 for v in source.values() if isinstance(v, torch.Tensor))
+
+
+@dataclass(frozen=True)
+class TensorDigest:
+    """What bit-identity is checked against: dtype, shape and the sha256 of the raw bytes."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    sha256: str
+
+
+def tensor_digest(t: torch.Tensor) -> TensorDigest:
+    raw = _as_bytes(t)
+    digest = (
+        hashlib.sha256(memoryview(raw.numpy())).hexdigest() if raw.numel() else hashlib.sha256().hexdigest()
+    )
+    return TensorDigest(str(t.dtype), tuple(t.shape), digest)
+
+
+def digest_state_dict(
+    source: Mapping[str, Any], key_map: Callable[[str], str] | None = None
+) -> dict[str, TensorDigest]:
+    """Digests of every source tensor, keyed by where it must reappear in the output.
+
+    Taking digests lets the caller drop the source tensors before the written file is reloaded, so a
+    migration never holds two full copies of a checkpoint in memory.
+    """
+    tensors = {(key_map(k) if key_map else k): v for k, v in source.items() if isinstance(v, torch.Tensor)}
+    return digest_tensors(tensors)
+
+
+# hashlib releases the GIL on large buffers: above this many bytes two threads hash side by side.
+_THREADED_DIGEST_BYTES = 8 << 20
+
+
+def digest_tensors(tensors: Mapping[str, torch.Tensor]) -> dict[str, TensorDigest]:
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    if total < _THREADED_DIGEST_BYTES or len(tensors) < 2:
+        return {k: tensor_digest(t) for k, t in tensors.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="migrate-digest") as pool:
+        digests = dict(zip(tensors, pool.map(tensor_digest, tensors.values()), strict=True))
+    return digests
+
+
+def verify_digests(path: Path, mode: str, expected: Mapping[str, TensorDigest]) -> int:
+    """Raise `VerificationError` unless every expected tensor is in ``path``, bit-identical."""
+    try:
+        written = load_written_state_dict(path, mode)
+    except VerificationError:
+        raise
+    except Exception as exc:  # any failure to reload what we wrote is a failed verification
+        raise VerificationError(f"{path}: cannot be reloaded: {type(exc).__name__}: {exc}") from exc
+    problems: list[str] = []
+    present = {k: v for k, v in written.items() if k in expected and isinstance(v, torch.Tensor)}
+    digests = digest_tensors(present)
+    for key, want in expected.items():
+        got = digests.get(key)
+        if got is None:
+            problems.append(f"tensor {key!r} is missing from the output")
+            continue
+        if got.dtype != want.dtype or got.shape != want.shape:
+            problems.append(
+                f"{key!r}: {got.dtype}{list(got.shape)} in the output, {want.dtype}{list(want.shape)} in the source"
+            )
+        elif got.sha256 != want.sha256:
+            problems.append(f"{key!r}: values differ from the source")
+    del written, present
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise VerificationError(f"{path}: " + "; ".join(problems[:3]) + more)
+    return len(expected)

@@ -21,6 +21,9 @@ __all__ = [
     "CheckpointError",
     "LegacyCheckpointError",
     "LeaseHeldError",
+    "WeightsOnlyError",
+    "AgentFactoryError",
+    "CheckpointInfo",
 ]
 
 _LAZY: dict[str, str] = {
@@ -31,6 +34,9 @@ _LAZY: dict[str, str] = {
     "CheckpointError": "simple_ckpt.errors",
     "LegacyCheckpointError": "simple_ckpt.errors",
     "LeaseHeldError": "simple_ckpt.errors",
+    "WeightsOnlyError": "simple_ckpt.errors",
+    "AgentFactoryError": "simple_ckpt.errors",
+    "CheckpointInfo": "simple_ckpt.manager",
 }
 
 

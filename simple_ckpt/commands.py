@@ -93,6 +93,17 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
+def _json_safe(value: Any) -> Any:
+    """Strict JSON: NaN and infinities (valid in YAML metadata) become the strings "nan", "inf", "-inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _row(info: Any) -> dict[str, Any]:
     size = info.size
     if size is None:
@@ -173,7 +184,7 @@ def ls_command(run_dir: str, where: tuple[str, ...], sort: str, as_json: bool) -
             }
             for i in ordered
         ]
-        click.echo(json.dumps(out, indent=2, default=str))
+        click.echo(json.dumps(_json_safe(out), indent=2, default=str, allow_nan=False))
         return
     if not ordered:
         click.echo(f"no checkpoints in {manager.checkpoint_dir}" + (" match" if clauses else ""), err=True)

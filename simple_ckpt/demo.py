@@ -21,6 +21,8 @@ from typing import Any
 import click
 import torch
 
+from simple_ckpt.errors import SimpleCkptError
+
 OBS_DIM = 8
 N_ACTIONS = 4
 
@@ -110,9 +112,10 @@ def step_train(ctx: DemoContext) -> None:
     torch.manual_seed(ctx.seed)
     ctx.echo(f"training a fresh policy in {ctx.run_dir}")
     with ctx.manager() as manager:
-        if manager.load_agent() is None:
-            ctx.agent = make_policy()
-            ctx.optimizer = torch.optim.Adam(ctx.agent.parameters(), lr=1e-2)
+        if manager.list_all_checkpoints():
+            raise SimpleCkptError(f"{ctx.run_dir}: already has checkpoints; the demo needs an empty run dir")
+        ctx.agent = make_policy()
+        ctx.optimizer = torch.optim.Adam(ctx.agent.parameters(), lr=1e-2)
         _train_epochs(ctx, manager, ctx.epochs_per_phase)
     ctx.notes["saved_state"] = {k: v.clone() for k, v in ctx.agent.state_dict().items()}
     ctx.notes["saved_optimizer"] = ctx.optimizer.state_dict()

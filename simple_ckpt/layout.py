@@ -23,7 +23,7 @@ TRAINER_STATE = "trainer_state.pt"
 
 _MODEL_RE = re.compile(r"^model_(\d+)\.pt$")
 _YAML_RE = re.compile(r"^model_(\d+)\.yaml$")
-_TEMP_RE = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]+$")
+_TEMP_RE = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]+$")
 
 
 def checkpoints_dir(run_dir: str | os.PathLike[str]) -> Path:
@@ -77,6 +77,12 @@ def is_temp_file(name: str) -> bool:
     return bool(_TEMP_RE.match(name))
 
 
+def temp_file_pid(name: str) -> int | None:
+    """The pid of the process that created a temp file (from its name), or None for other names."""
+    match = _TEMP_RE.match(name)
+    return int(match.group(1)) if match else None
+
+
 def _check_epoch(epoch: int) -> None:
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
@@ -121,20 +127,26 @@ def scan_checkpoints(ckpt_dir: str | os.PathLike[str]) -> DirScan:
     with entries:
         for entry in entries:
             name = entry.name
-            if name.startswith(".") or not name.startswith("model_"):
+            if not name.startswith("model_"):  # also skips dot files: temp files, lease, index
                 continue
-            epoch = parse_model_name(name)
-            if epoch is not None:
-                if name == model_filename(epoch):
-                    models[epoch] = name
-                continue
-            epoch = parse_yaml_name(name)
-            if epoch is not None and name == yaml_filename(epoch):
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:  # removed while scanning
-                    continue
-                yamls[epoch] = (name, YamlStat(st.st_size, st.st_mtime_ns, st.st_ino))
+            # String ops rather than the regexes: this loop runs for every file of a 10,000-checkpoint run.
+            if name.endswith(".pt"):
+                digits = name[6:-3]
+                if digits.isascii() and digits.isdigit():
+                    epoch = int(digits)
+                    if name == model_filename(epoch):
+                        models[epoch] = name
+            elif name.endswith(".yaml"):
+                digits = name[6:-5]
+                if digits.isascii() and digits.isdigit():
+                    epoch = int(digits)
+                    if name != yaml_filename(epoch):
+                        continue
+                    try:
+                        st = entry.stat()
+                    except FileNotFoundError:  # removed while scanning
+                        continue
+                    yamls[epoch] = (name, YamlStat(st.st_size, st.st_mtime_ns, st.st_ino))
     return DirScan(models, yamls)
 
 

@@ -33,7 +33,6 @@ import io
 import os
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,6 +43,7 @@ from simple_ckpt.atomic import (
     atomic_write,
     atomic_write_text,
     fsync_dir,
+    new_hasher,
     read_bytes_hashed,
     remove_file,
 )
@@ -67,23 +67,70 @@ PAYLOAD_WEIGHTS_ONLY = "weights_only"
 PAYLOAD_OBJECT = "object"
 
 
-@dataclass(frozen=True, eq=False)
 class CheckpointInfo(Mapping[str, Any]):
     """One checkpoint as listed: also a read-only dict with keys model_path, yaml_path, epoch, metadata.
 
     ``yaml_path`` is None when the checkpoint has no sidecar (its metadata is then just ``{"epoch": N}``,
-    what the file name tells). ``integrity`` is the sidecar's ``simple_ckpt`` block (None if absent) and
-    ``problem`` says why the sidecar could not be read, if it could not.
+    what the file name tells). ``integrity`` summarises the sidecar's ``simple_ckpt`` block
+    (``format_version``, ``payload``, ``size``; None without a readable sidecar; `read_integrity` gives the
+    whole block) and ``problem`` says why the sidecar could not be read, if it could not. Paths are built
+    on first access, which keeps listing 10,000 checkpoints cheap.
     """
 
-    model_path: Path
-    yaml_path: Path | None
-    epoch: int
-    metadata: dict[str, Any]
-    integrity: dict[str, Any] | None = field(default=None, repr=False)
-    problem: str | None = field(default=None, repr=False)
-
+    __slots__ = ("epoch", "metadata", "integrity", "problem", "_dir", "_model_name", "_yaml_name", "_paths")
     _KEYS = ("model_path", "yaml_path", "epoch", "metadata")
+
+    def __init__(
+        self,
+        model_path: Path,
+        yaml_path: Path | None,
+        epoch: int,
+        metadata: dict[str, Any],
+        integrity: dict[str, Any] | None = None,
+        problem: str | None = None,
+    ) -> None:
+        self.epoch = epoch
+        self.metadata = metadata
+        self.integrity = integrity
+        self.problem = problem
+        self._dir: Path | None = None
+        self._model_name = ""
+        self._yaml_name: str | None = None
+        self._paths: tuple[Path, Path | None] | None = (
+            Path(model_path),
+            Path(yaml_path) if yaml_path else None,
+        )
+
+    @classmethod
+    def _listed(
+        cls,
+        directory: Path,
+        model_name: str,
+        yaml_name: str | None,
+        epoch: int,
+        metadata: dict[str, Any],
+        integrity: dict[str, Any] | None,
+        problem: str | None = None,
+    ) -> CheckpointInfo:
+        info = cls.__new__(cls)
+        info.epoch, info.metadata, info.integrity, info.problem = epoch, metadata, integrity, problem
+        info._dir, info._model_name, info._yaml_name, info._paths = directory, model_name, yaml_name, None
+        return info
+
+    def _resolve(self) -> tuple[Path, Path | None]:
+        if self._paths is None:
+            assert self._dir is not None
+            yaml_file = self._dir / self._yaml_name if self._yaml_name is not None else None
+            self._paths = (self._dir / self._model_name, yaml_file)
+        return self._paths
+
+    @property
+    def model_path(self) -> Path:
+        return self._resolve()[0]
+
+    @property
+    def yaml_path(self) -> Path | None:
+        return self._resolve()[1]
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._KEYS:
@@ -107,6 +154,12 @@ class CheckpointInfo(Mapping[str, Any]):
         return Mapping.__eq__(self, other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"CheckpointInfo(model_path={self.model_path!r}, yaml_path={self.yaml_path!r}, epoch={self.epoch}, "
+            f"metadata={self.metadata!r})"
+        )
 
     @property
     def committed(self) -> bool:
@@ -141,6 +194,10 @@ class SimpleCheckpointManager:
         self.checkpoint_dir = (
             Path(checkpoint_dir) if checkpoint_dir is not None else layout.checkpoints_dir(run_dir)
         )
+        try:
+            new_hasher(hash_name)
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from None
         self.hash_name = hash_name
         self.fsync = fsync
         self._lease: RunLease | None = None
@@ -183,12 +240,19 @@ class SimpleCheckpointManager:
                 raise LegacyCheckpointError(
                     f"{model}: refusing to overwrite {reason}; {migrate_hint(model)} first"
                 )
-        if sidecar.exists():
-            remove_file(sidecar)
-            if self.fsync:
+
+        def uncommit_previous() -> None:
+            # Re-saving an epoch: its old YAML goes before the model is replaced, never describing new bytes.
+            if remove_file(sidecar) and self.fsync:
                 fsync_dir(self.checkpoint_dir)
 
-        result = atomic_write(model, lambda f: torch.save(obj, f), hash_name=self.hash_name, fsync=self.fsync)
+        result = atomic_write(
+            model,
+            lambda f: torch.save(obj, f),
+            hash_name=self.hash_name,
+            fsync=self.fsync,
+            before_replace=uncommit_previous,
+        )
         document[INTEGRITY_KEY] = {
             "format_version": FORMAT_VERSION,
             "model_file": name,
@@ -256,6 +320,8 @@ class SimpleCheckpointManager:
                     f"cleanup_old_checkpoints: {label} must be a non-negative int, got {value!r}"
                 )
         _check_mode(mode)
+        if not dry_run:
+            self._acquire_lease()  # before looking: no other writer may change the dir under our decision
         infos = self.list_all_checkpoints()
         if not infos:
             return []
@@ -278,7 +344,6 @@ class SimpleCheckpointManager:
         doomed = [i for i in committed if i.epoch not in keep]
         if dry_run or not doomed:
             return [i.model_path for i in doomed]
-        self._acquire_lease()
         for info in doomed:
             if info.yaml_path is not None:
                 remove_file(info.yaml_path)
@@ -304,6 +369,24 @@ class SimpleCheckpointManager:
     def _acquire_lease(self) -> None:
         if self._lease is None:
             self._lease = RunLease(self.run_dir, checkpoint_dir=self.checkpoint_dir).acquire()
+            self._sweep_stale_temp_files()
+
+    def _sweep_stale_temp_files(self) -> None:
+        """Remove temp files that writers killed mid-save left behind (their pid is gone).
+
+        Only the lease holder writes here, so a temp file of a dead process can never be renamed into
+        place any more; without this, every crash during a 200 MB save would leave 200 MB behind.
+        """
+        try:
+            names = os.listdir(self.checkpoint_dir)
+        except OSError:
+            return
+        for name in names:
+            if not layout.is_temp_file(name):
+                continue
+            pid = layout.temp_file_pid(name)
+            if pid is not None and pid != os.getpid() and not _pid_alive(pid):
+                remove_file(self.checkpoint_dir / name)
 
     # ------------------------------------------------------------------ reading
 
@@ -331,14 +414,18 @@ class SimpleCheckpointManager:
         return infos
 
     def _info(self, epoch: int, model_name: str, sidecar: Sidecar | None) -> CheckpointInfo:
-        model = self.checkpoint_dir / model_name
+        directory = self.checkpoint_dir
         if sidecar is None:
-            return CheckpointInfo(model, None, epoch, {"epoch": epoch})
-        yaml_file = layout.yaml_path(self.checkpoint_dir, epoch)
+            return CheckpointInfo._listed(directory, model_name, None, epoch, {"epoch": epoch}, None)
+        yaml_name = layout.yaml_filename(epoch)
         if sidecar.error is not None:
             warnings.warn(f"{sidecar.error}; checkpoint listed without metadata", stacklevel=3)
-            return CheckpointInfo(model, yaml_file, epoch, {"epoch": epoch}, None, sidecar.error)
-        return CheckpointInfo(model, yaml_file, epoch, sidecar.metadata, sidecar.integrity)
+            return CheckpointInfo._listed(
+                directory, model_name, yaml_name, epoch, {"epoch": epoch}, None, sidecar.error
+            )
+        return CheckpointInfo._listed(
+            directory, model_name, yaml_name, epoch, sidecar.metadata, sidecar.integrity
+        )
 
     def find_best_checkpoint(self, metric: str = "score", mode: str = "max") -> Path | None:
         """The model path with the best ``metric`` (a dotted path into nested metadata), or None.
@@ -519,13 +606,23 @@ def read_integrity(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     sidecar_path = target if target.suffix == ".yaml" else layout.yaml_path_for_model(target)
     if not sidecar_path.exists():
         return None
-    return parse_sidecar(sidecar_path).integrity
+    return parse_sidecar(sidecar_path, summary=False).integrity
 
 
 def verify_checkpoint(info: CheckpointInfo) -> bytes:
-    """The model's bytes, after checking them against the sidecar; a CheckpointError saying why not."""
+    """The model's bytes, after checking them against its sidecar; a CheckpointError saying why not.
+
+    The sidecar is read afresh (not taken from a listing's cache): the file on disk is the truth.
+    """
     model = info.model_path
     integrity = info.integrity
+    if info.yaml_path is not None and info.problem is None:
+        if not info.yaml_path.exists():
+            raise CheckpointError(f"{model}: its YAML sidecar {info.yaml_path.name} disappeared")
+        fresh = parse_sidecar(info.yaml_path, summary=False)
+        if fresh.error is not None:
+            raise CheckpointError(fresh.error)
+        integrity = fresh.integrity
     if integrity is None:
         if info.problem is not None:
             raise CheckpointError(info.problem)
@@ -612,6 +709,16 @@ def _torch_load(path: Path, data: bytes, map_location: Any, weights_only: bool) 
         raise CheckpointError(f"{path}: the agent's classes cannot be imported: {_one_line(exc)}") from exc
     except (RuntimeError, EOFError, ValueError, OSError) as exc:
         raise CheckpointError(f"{path}: cannot load: {_one_line(exc)}") from exc
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: exists, owned by someone else
+        return True
+    return True
 
 
 def _file_identity(path: Path) -> tuple[int, int, int] | None:

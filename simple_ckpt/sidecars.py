@@ -28,7 +28,7 @@ from simple_ckpt.layout import DirScan
 from simple_ckpt.metadata import load_yaml_text, split_integrity
 
 INDEX_NAME = ".simple_ckpt-index.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 INDEX_MIN_SIDECARS = 64
 
 
@@ -74,8 +74,19 @@ def read_sidecars(ckpt_dir: Path, scan: DirScan) -> dict[int, Sidecar]:
     return result
 
 
-def parse_sidecar(path: Path) -> Sidecar:
-    """Parse one sidecar; an unreadable one yields a Sidecar with ``error`` set (never raises)."""
+# What listings carry of the integrity block (the hash is read afresh from the sidecar when verifying).
+SUMMARY_KEYS = ("format_version", "payload", "size")
+
+
+def summarize_integrity(block: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if block is None else {k: block.get(k) for k in SUMMARY_KEYS}
+
+
+def parse_sidecar(path: Path, *, summary: bool = True) -> Sidecar:
+    """Parse one sidecar; an unreadable one yields a Sidecar with ``error`` set (never raises).
+
+    With ``summary`` (listings) the integrity block is reduced to `SUMMARY_KEYS`.
+    """
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -85,7 +96,7 @@ def parse_sidecar(path: Path) -> Sidecar:
     except CheckpointError as exc:
         return Sidecar({}, None, str(exc))
     user, integrity = split_integrity(document)
-    return Sidecar(user, integrity)
+    return Sidecar(user, summarize_integrity(integrity) if summary else integrity)
 
 
 def _load_index(path: Path) -> dict[str, dict[str, Any]]:

@@ -52,7 +52,9 @@ def test_explicit_files_and_missing_paths(tmp_path: Path) -> None:
     doc = _touch(tmp_path / "doc.md")
     found = discover([script, doc, tmp_path / "missing.py", script])
     assert [(f.path, f.kind) for f in found.files] == [(script, "python")]  # once, doc needs --include-docs
-    assert [(p.path, p.problem) for p in found.problems] == [(tmp_path / "missing.py", "no such file or directory")]
+    assert [(p.path, p.problem) for p in found.problems] == [
+        (tmp_path / "missing.py", "no such file or directory")
+    ]
 
 
 def test_symlink_loops_and_dangling_links_are_reported_not_fatal(tmp_path: Path) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from codemods.legacy_table import KINDS, load_table
 from codemods.ruff_config import HEADER, banned_api_entries, emit_ruff_config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 RUFF = PROJECT_ROOT / ".venv" / "bin" / "ruff"
 
 # spec §1.2 and §3.1: every legacy class/function name counted there.
@@ -94,7 +95,12 @@ def test_every_import_source_resolves(module: str, name: str) -> None:
 
 def test_surviving_modules_are_not_wholly_legacy_and_deleted_ones_are() -> None:
     table = load_table()
-    for survivor in ("metta.rl.checkpoint_manager", "metta.rl.policy_management", "metta.agent.mocks", "tools.utils"):
+    for survivor in (
+        "metta.rl.checkpoint_manager",
+        "metta.rl.policy_management",
+        "metta.agent.mocks",
+        "tools.utils",
+    ):
         assert table.deleted_module_of(survivor) is None, survivor
     assert table.deleted_module_of("metta.agent.policy_store") is not None
     assert table.deleted_module_of("metta.agent.mocks.mock_policy_record") is not None
@@ -118,9 +124,17 @@ def test_table_entries_are_consistent() -> None:
         assert symbol.produces is None or symbol.produces in KINDS
     for method in table.methods:
         assert set(method.on) <= set(KINDS) and method.why
-    assert {"SC001", "SC002", "SC003", "SC004", "SC005", "SC006", "manual", "unreadable", "syntax-error"} <= set(
-        table.rules
-    )
+    assert {
+        "SC001",
+        "SC002",
+        "SC003",
+        "SC004",
+        "SC005",
+        "SC006",
+        "manual",
+        "unreadable",
+        "syntax-error",
+    } <= set(table.rules)
     assert {"policy_store", "policy_record"} <= set(table.keyword_by_name)
 
 
@@ -142,7 +156,9 @@ def test_emitted_ruff_config_parses_as_toml_with_one_entry_per_qualified_name() 
     parsed = tomllib.loads(text)
     banned = parsed["tool"]["ruff"]["lint"]["flake8-tidy-imports"]["banned-api"]
     table = load_table()
-    expected = {q for s in table.symbols if not s.ambiguous for q in s.qualified_names} | table.deleted_modules
+    expected = {
+        q for s in table.symbols if not s.ambiguous for q in s.qualified_names
+    } | table.deleted_modules
     assert set(banned) == expected
     assert banned == {k: {"msg": v} for k, v in banned_api_entries(table).items()}
     assert "metta.rl.checkpoint_manager.CheckpointManager" not in banned

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 import warnings
 import zipfile
@@ -188,12 +189,19 @@ def test_reserved_integrity_key_rejected(mgr: SimpleCheckpointManager) -> None:
 def test_integrity_block_records_size_and_hash(mgr: SimpleCheckpointManager) -> None:
     import hashlib
 
+    import blake3
+
     path = mgr.save_agent(trained()[0], 4, {})
     block = read_integrity(path)
     data = path.read_bytes()
     assert block["size"] == len(data)
-    assert block["hash_algorithm"] == "sha256" and block["hash"] == hashlib.sha256(data).hexdigest()
+    assert block["hash_algorithm"] == "blake3" and block["hash"] == blake3.blake3(data).hexdigest()
     assert block["model_file"] == "model_0004.pt" and block["payload"] == "module"
+    # Files hashed with another algorithm (named in their YAML) verify too.
+    other = SimpleCheckpointManager(mgr.run_dir, "run_a", hash_name="sha256")
+    path = other.save_agent(trained()[0], 5, {})
+    assert read_integrity(path)["hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert isinstance(mgr.load_agent(), Policy)
 
 
 # ---------------------------------------------------------------- best / filter / listing
@@ -472,3 +480,18 @@ def test_resaving_an_epoch_replaces_it(mgr: SimpleCheckpointManager) -> None:
     mgr.save_agent(b, 5, {"score": 0.2})
     assert_same_params(mgr.load_agent(), b)
     assert read_metadata(mgr.checkpoint_dir / "model_0005.pt")["score"] == 0.2
+
+
+def test_failed_resave_keeps_the_committed_checkpoint(mgr: SimpleCheckpointManager) -> None:
+    a, _ = trained(1)
+    mgr.save_agent(a, 5, {"score": 0.1})
+    with pytest.raises(Exception, match="pickle|lambda|local object"):
+        mgr.write_checkpoint(lambda: None, 5, {"score": 0.2})  # torch.save fails mid-write
+    assert_same_params(mgr.load_agent(strict=True), a)
+    assert read_metadata(mgr.checkpoint_dir / "model_0005.pt")["score"] == 0.1
+    assert [n for n in os.listdir(mgr.checkpoint_dir) if ".tmp-" in n] == []
+
+
+def test_unknown_hash_name_is_rejected_up_front(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="unsupported hash algorithm"):
+        SimpleCheckpointManager(tmp_path, "x", hash_name="crc7")

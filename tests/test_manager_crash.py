@@ -231,3 +231,22 @@ def test_lease_is_shared_within_a_process_and_released_on_close(tmp_path: Path) 
         assert other.stdout is not None and other.stdout.readline().strip() == "ok"
     finally:
         other.communicate(input="", timeout=60)
+
+
+def test_temp_files_of_dead_writers_are_swept_by_the_next_writer(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    ckpt = tmp_path / "run" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    stale = ckpt / f".model_0003.pt.tmp-{dead_pid}-abcd1234"
+    mine = ckpt / f".model_0004.pt.tmp-{os.getpid()}-abcd1234"
+    stale.write_bytes(b"x" * 1000)
+    mine.write_bytes(b"y")
+    manager = SimpleCheckpointManager(tmp_path / "run", "sweep")
+    assert [i.epoch for i in manager.list_all_checkpoints()] == []  # readers ignore and keep them
+    assert stale.exists()
+    manager.save_agent(torch.nn.Linear(2, 2), 1, {})
+    assert not stale.exists() and mine.exists()
+    manager.close()

@@ -21,9 +21,6 @@ from simple_ckpt import SimpleCheckpointManager
 from simple_ckpt.cli import main
 from simple_ckpt.payload import is_weights_only_payload
 
-# The helper packages a real user's environment has installed next to their agent code.
-ALLOW = ["--allow-module", "omegaconf", "--allow-module", "gymnasium", "--allow-module", "typing"]
-
 
 def migrate(*args: Any) -> Any:
     result = CliRunner().invoke(main, ["migrate", "-q", *map(str, args)], catch_exceptions=False)
@@ -71,7 +68,9 @@ def test_each_generation_module_mode_loads_through_the_manager(
     with legacy_world.importable():
         files = sorted((run / "checkpoints").glob("*.pt"))
         sources = {f.name: legacy_state_dict(f) for f in files if f.name != "trainer_state.pt"}
-        result = migrate(run, "--out", out, *ALLOW)
+        result = migrate(
+            run, "--out", out
+        )  # omegaconf/gymnasium/typing: real by default (cli.HELPER_MODULES)
         assert result.exit_code == 0, result.output
         manager = SimpleCheckpointManager(out / "run_x")
         assert [info.epoch for info in manager.list_all_checkpoints()] == [0, 10]
@@ -216,11 +215,16 @@ def test_in_place_moves_originals_byte_identical_and_rerun_is_a_no_op(
     assert [i.epoch for i in SimpleCheckpointManager(root / "run_a").list_all_checkpoints()] == [0, 10]
     assert [i.epoch for i in SimpleCheckpointManager(root / "run_0").list_all_checkpoints()] == [5]
 
-    stamp = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    def stamps() -> dict[Path, int]:  # the lease file is rewritten by every writer: not data
+        return {
+            p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and p.name != ".simple_ckpt.lease"
+        }
+
+    stamp = stamps()
     rerun = migrate(root, "--in-place")
     assert rerun.exit_code == 0
     assert "0 converted" in rerun.output and "already-converted" in rerun.output
-    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == stamp
+    assert stamps() == stamp
     assert migrate(root, "--check").exit_code == 0
 
 
@@ -237,7 +241,7 @@ def test_in_place_refuses_a_run_whose_lease_is_held_and_continues_with_others(
             textwrap.dedent(f"""
             import sys, time
             from simple_ckpt.lease import RunLease
-            RunLease({str(busy)!r}).acquire()
+            lease = RunLease({str(busy)!r}).acquire()
             print("held", flush=True)
             time.sleep(60)
         """),
@@ -322,7 +326,21 @@ def test_dry_run_writes_nothing_and_check_exit_codes(legacy_world: Any, tmp_path
     assert sha_tree(legacy_world.root) == before
 
 
-def test_jobs_in_spawned_processes_match_a_serial_run(legacy_world: Any, tmp_path: Path) -> None:
+def test_jobs_in_spawned_processes_match_a_serial_run(
+    legacy_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate import runner as runner_mod
+
+    monkeypatch.setattr(runner_mod, "WORKER_STARTUP_SECONDS", 0.0)  # spawn even for this small batch
+    spawned: list[int] = []
+    real_pool = runner_mod.ProcessPoolExecutor
+
+    def counting_pool(*args: Any, **kwargs: Any) -> Any:
+        spawned.append(kwargs["max_workers"])
+        assert kwargs["mp_context"].get_start_method() == "spawn"
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(runner_mod, "ProcessPoolExecutor", counting_pool)
     root = legacy_world.root / "td"
     legacy_world.make_run_dir(root, "a", generation="L6", epochs=(0, 10, 20))
     legacy_world.make_run_dir(root, "b", generation="L8", epochs=(0, 10))
@@ -338,6 +356,7 @@ def test_jobs_in_spawned_processes_match_a_serial_run(legacy_world: Any, tmp_pat
             out[y.relative_to(base).as_posix()] = doc
         return out
 
+    assert spawned == [1]  # --jobs 2: this process and one spawned worker
     assert contents(tmp_path / "serial") == contents(tmp_path / "parallel")
 
 
@@ -407,7 +426,7 @@ def test_a_crash_at_any_rename_leaves_a_state_the_rerun_finishes(
         _copy_tree(template.parent, work)
         calls = {"n": 0}
 
-        def crash_after(real: Any) -> Any:
+        def crash_after(real: Any, calls: dict[str, int] = calls, step: int = step) -> Any:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 calls["n"] += 1
                 if calls["n"] > step:
@@ -437,3 +456,68 @@ def _copy_tree(src: Path, dst: Path) -> None:
     import shutil
 
     shutil.copytree(src, dst)
+
+
+def test_branch_formats_bare_state_dicts_and_hostile_files(legacy_world: Any, tmp_path: Path) -> None:
+    ckpts = legacy_world.root / "td" / "run_b" / "checkpoints"
+    legacy_world.write_safetensors_pair(ckpts / "model_0030", epoch=30)
+    legacy_world.write_bare_state_dict(ckpts / "model_0005.pt")
+    legacy_world.write_hostile(ckpts / "model_0007.pt")
+    legacy_world.write_uri_named(
+        legacy_world.root / "td" / "run_n" / "run_n" / "checkpoints", run="run_n", epoch=12
+    )
+    _, sentinel = legacy_world.sentinel_command()
+    report = tmp_path / "r.json"
+    result = migrate(legacy_world.root / "td", "--out", tmp_path / "out", "--report", report)
+    assert result.exit_code == 1  # the hostile file failed
+    assert not sentinel.exists()  # and nothing it carries ran
+    files = {f["source"]: f for f in json.loads(report.read_text())["files"]}
+    assert files["run_b/checkpoints/model_0007.pt"]["status"] == "failed"
+    assert "os.system" in files["run_b/checkpoints/model_0007.pt"]["reason"]
+    assert files["run_b/checkpoints/model_0005.pt"]["status"] == "skipped"
+    assert "state_dict" in files["run_b/checkpoints/model_0005.pt"]["reason"]
+    b1 = files["run_b/checkpoints/model_0030.safetensors"]
+    assert (b1["status"], b1["generation"], b1["mode"]) == ("converted", "B1", "weights-only")
+    meta = SimpleCheckpointManager(tmp_path / "out/run_b").list_all_checkpoints()[0].metadata
+    assert meta["epoch"] == 30 and meta["evals"]["avg_category_score"] == 0.5
+    n = SimpleCheckpointManager(
+        tmp_path / "out/run_n"
+    ).list_all_checkpoints()  # doubled <run>/<run>/checkpoints
+    assert [(i.epoch, i.metadata["agent_step"], i.metadata["score"]) for i in n] == [(12, 12 * 1024, 0.5)]
+
+
+@pytest.mark.stress
+def test_kill_9_at_random_moments_then_rerun_equals_an_uninterrupted_run(
+    legacy_world: Any, tmp_path: Path
+) -> None:
+    import random
+    import shutil
+    import signal
+    import time
+
+    from conftest import stress_trials
+
+    template = legacy_world.make_run_dir(
+        legacy_world.root / "tpl", "run_k", generation="L6", epochs=(0, 5, 10)
+    )
+    legacy_world.make_run_dir(
+        legacy_world.root / "tpl", "run_z", generation="L0", epochs=(3,), trainer_state="T0"
+    )
+    reference = tmp_path / "reference"
+    shutil.copytree(template.parent, reference)
+    assert migrate(reference, "--in-place").exit_code == 0
+    expected = _normalised(reference)
+    command = [sys.executable, "-m", "simple_ckpt", "migrate", "-q", "--in-place"]
+    start = time.perf_counter()
+    subprocess.run([*command, str(tmp_path / "missing")], capture_output=True, check=False)
+    startup = time.perf_counter() - start  # interpreter + imports: kills before this hit nothing
+    rng = random.Random(1234)
+    for trial in range(stress_trials(ci_sample=2, full=50)):
+        work = tmp_path / f"kill{trial}"
+        shutil.copytree(template.parent, work)
+        proc = subprocess.Popen([*command, str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(startup * rng.uniform(0.8, 1.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert migrate(work, "--in-place").exit_code == 0, f"trial {trial}"
+        assert _normalised(work) == expected, f"trial {trial}"

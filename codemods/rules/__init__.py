@@ -8,6 +8,7 @@ and last the pass that marks everything left with the TODO marker.
 from __future__ import annotations
 
 from codemods.rules._base import LegacyRule
+from codemods.rules.exports import DropLegacyExports
 from codemods.rules.initialize_env import InlineInitializePolicy
 from codemods.rules.keyword_plumbing import StoreKeywordPlumbing
 from codemods.rules.load_or_create import LoadOrCreatePolicy
@@ -27,6 +28,7 @@ REGISTRY: tuple[type[LegacyRule], ...] = (
     LoadOrCreatePolicy,
     PeriodicCheckpoint,
     PolicyMetadataToDict,
+    DropLegacyExports,
     MarkRemainingLegacy,
 )
 

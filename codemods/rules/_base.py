@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, VisitorBasedCodemodCommand
 
-from codemods.rules._imports import finalize_imports
+from codemods.rules._imports import ORIGINAL_BINDINGS_KEY, finalize_imports
 from codemods.rules._resolve import LegacyBindings, scan_bindings
 from codemods.rules._todo import STATEMENT_TYPES, add_todo
 
@@ -106,6 +106,7 @@ class LegacyRule(TodoMarking, VisitorBasedCodemodCommand):
     def apply(self, tree: cst.Module) -> cst.Module:
         """Apply only this rule (the driver calls this for each rule over the same tree)."""
         self.bindings = scan_bindings(tree, self.context.full_module_name)
+        self.context.scratch.setdefault(ORIGINAL_BINDINGS_KEY, self.bindings)
         if self.NEEDS_LEGACY_IMPORT and not self.bindings:
             return tree
         if self.METADATA_DEPENDENCIES:

@@ -28,8 +28,11 @@ from codemods.rules._shapes import carry_blank_lines, leading_blanks
 from codemods.rules._todo import add_todo
 
 FIRST_PARTY_KEY = "simple_ckpt.first_party"
+ORIGINAL_BINDINGS_KEY = "simple_ckpt.original_bindings"
 _SECTION_ORDER = {"future": 0, "stdlib": 1, "thirdparty": 2, "firstparty": 3, "local": 4}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ANNOTATION_LIKE = re.compile(r"[\w.\[\]|, ]+")
+_PROSE = re.compile(r"\w\s+\w")
 
 
 def finalize_imports(tree: cst.Module, context: CodemodContext) -> cst.Module:
@@ -37,6 +40,11 @@ def finalize_imports(tree: cst.Module, context: CodemodContext) -> cst.Module:
     additions = list(context.scratch.pop(AddImportsVisitor.CONTEXT_KEY, []))
     removals = list(context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, []))
     bindings = scan_bindings(tree, context.full_module_name)
+    original = context.scratch.get(ORIGINAL_BINDINGS_KEY)
+    if isinstance(original, LegacyBindings):
+        # A legacy CheckpointManager whose legacy construction a rule removed is still the legacy class.
+        for local, symbol in original.names.items():
+            bindings.names.setdefault(local, symbol)
     used = _used_names(tree)
     removable = {(module, obj) for module, obj, _ in removals if obj}
     tree = _prune_imports(tree, bindings, used, removable)
@@ -70,8 +78,11 @@ class _NameCollector(cst.CSTVisitor):
             self.names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        # String annotations ("PolicyStore") and __all__ entries keep a name alive.
-        self.names.update(_WORD.findall(node.value))
+        # String annotations ("PolicyStore", "list[PolicyRecord]") and __all__ entries keep a name alive;
+        # prose (docstrings, messages) does not.
+        content = node.raw_value
+        if len(content) < 200 and _ANNOTATION_LIKE.fullmatch(content) and not _PROSE.search(content):
+            self.names.update(_WORD.findall(content))
 
 
 def _used_names(tree: cst.Module) -> set[str]:
@@ -272,8 +283,10 @@ def _add_from_import(tree: cst.Module, module: str, obj: str, first_party: froze
         return tree.with_changes(body=body)
     i = head_start
     leading = [blank] if head_start else []
-    if i < len(body) and not body[i].leading_lines:
-        body[i] = body[i].with_changes(leading_lines=[blank])
+    if i < len(body) and not leading_blanks(body[i].leading_lines):
+        # isort's default: two blank lines before a def/class after the imports, one otherwise.
+        gap = [blank, blank] if isinstance(body[i], (cst.FunctionDef, cst.ClassDef)) else [blank]
+        body[i] = body[i].with_changes(leading_lines=[*gap, *body[i].leading_lines])
     body.insert(i, cst.SimpleStatementLine(body=[new_node], leading_lines=leading))
     return tree.with_changes(body=body)
 

@@ -22,6 +22,8 @@ from codemods.legacy_table import LegacySymbol, load_table
 # Constructor keywords that only the legacy CheckpointManager (generations C and D) accepted. The
 # post-refactor class of the same name and module takes none of them (hazard 1 of the spec).
 LEGACY_MANAGER_KEYWORDS = frozenset({"policy_store", "checkpoint_config", "checkpoint_dir", "trainer_cfg"})
+# The generation C/D constructors took the store and configs positionally; the new class takes at most 3.
+LEGACY_MANAGER_MIN_POSITIONAL = 4
 # Helpers that only ever lived beside the legacy CheckpointManager.
 LEGACY_MANAGER_COMPANIONS = frozenset({"maybe_establish_checkpoint", "load_or_create_policy"})
 
@@ -176,7 +178,8 @@ class _LegacyManagerCallFinder(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> bool:
         if isinstance(node.func, cst.Name) and node.func.value in self.names:
             keywords = {arg.keyword.value for arg in node.args if arg.keyword is not None}
-            if keywords & LEGACY_MANAGER_KEYWORDS:
+            positional = sum(1 for arg in node.args if arg.keyword is None and not arg.star)
+            if keywords & LEGACY_MANAGER_KEYWORDS or positional >= LEGACY_MANAGER_MIN_POSITIONAL:
                 self.found = True
         return not self.found
 

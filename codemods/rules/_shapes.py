@@ -214,11 +214,41 @@ def carry_blank_lines(
                 pending = leading_blanks(stmt.leading_lines)
             continue
         new = next(remaining)
-        if pending:
-            own = list(new.leading_lines)
-            if not leading_blanks(own):
-                new = new.with_changes(leading_lines=[*pending, *own])
-            pending = []
+        own = list(new.leading_lines)
+        if not result and stmt is not original[0]:
+            # The statements before it are gone: it now opens the block, without blank lines above.
+            new = new.with_changes(leading_lines=own[len(leading_blanks(own)) :])
+        elif pending and not leading_blanks(own):
+            new = new.with_changes(leading_lines=[*pending, *own])
+        pending = []
         result.append(new)
     result.extend(remaining)
     return result
+
+
+class KeywordOnlyUses(cst.CSTVisitor):
+    """Is every use of ``name`` a ``policy_store=name`` keyword or a manager method?"""
+
+    def __init__(self, name: str, skip: cst.CSTNode | None = None) -> None:
+        self.name = name
+        self.skip = skip
+        self.ok = True
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.skip or not self.ok:
+            return False
+        if isinstance(node, cst.Arg) and isinstance(node.value, cst.Name) and node.value.value == self.name:
+            if node.keyword is None or node.keyword.value != "policy_store":
+                self.ok = False
+            return False
+        if (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == self.name
+        ):
+            if node.attr.value not in MANAGER_METHODS:
+                self.ok = False
+            return False
+        if isinstance(node, cst.Name) and node.value == self.name:
+            self.ok = False
+        return True

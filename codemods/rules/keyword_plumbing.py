@@ -58,6 +58,7 @@ class _ManagerBindings(cst.CSTVisitor):
 class StoreKeywordPlumbing(LegacyRule):
     DESCRIPTION = "policy_store=/policy_record= keywords: rename, drop or TODO per callee table"
     TRIGGERS = frozenset({"policy_store", "policy_record", "policy_pr"})
+    NEEDS_LEGACY_IMPORT = False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
         super().__init__(context)

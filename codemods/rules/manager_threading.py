@@ -23,6 +23,8 @@ from codemods.rules._shapes import (
     MANAGER_CLASS,
     MANAGER_METHODS,
     MANAGER_PARAM,
+    RENAME_STORE_KEYWORD,
+    KeywordOnlyUses,
     NameRenamer,
     StatementRemover,
     assigned_call,
@@ -48,7 +50,8 @@ class ThreadCheckpointManager(LegacyRule):
             for p in params
             if p.annotation is not None and self.bindings.is_legacy(p.annotation.annotation, "PolicyStore")
         ]
-        if len(store_params) != 1:
+        if len(store_params) != 1 or updated_node.name.value not in RENAME_STORE_KEYWORD:
+            # Only callees of the table are threaded, so their call sites and definition agree.
             return updated_node
         param = store_params[0]
         old = param.name.value
@@ -76,8 +79,9 @@ class ThreadCheckpointManager(LegacyRule):
         remaining = updated_node.body
         if constructions:
             remaining = remaining.visit(StatementRemover({id(constructions[0])}))  # type: ignore[assignment]
-        store_uses = uses_of(remaining, old).only_arguments_and
-        if store_uses is None or not store_uses <= MANAGER_METHODS:
+        store_uses = KeywordOnlyUses(old, skip=None)
+        remaining.visit(store_uses)
+        if not store_uses.ok:
             return updated_node
         if legacy_var is not None:
             manager_uses = uses_of(remaining, legacy_var)

@@ -15,6 +15,8 @@ import re
 import libcst as cst
 
 from codemods.rules._base import LegacyRule
+from codemods.rules._resolve import iter_statements
+from codemods.rules._shapes import DROP_KEYWORDS
 
 STORE_IDENTIFIER = re.compile(r"(?:^|_)policy_store$")
 LEGACY_KEYWORDS = {
@@ -36,6 +38,40 @@ LEGACY_METHODS = {
     "policy_as_metta_agent": "use the agent itself",
     "extract_wandb_run_info": "wandb run info must come from the run config",
 }
+# Qualified definition names (Class.method / function) whose callers lose policy_store= in the callee table.
+DROPPED_BY_CALLERS = frozenset(
+    f"{name}.__init__" if name[:1].isupper() and "." not in name else name
+    for name, keywords in DROP_KEYWORDS.items()
+    if "policy_store" in keywords
+)
+# Attributes that exposed a record (pattern K3 and generation B trainer attributes), read or called.
+RECORD_ATTRIBUTES = {
+    "policy_record": "exposed the PolicyRecord; use the checkpoint path or agent the caller already holds",
+    "initial_policy_record": "the initial PolicyRecord has no equivalent",
+    "latest_saved_policy_record": "keep the latest saved epoch or path instead of a PolicyRecord",
+}
+RECORD_CLASSES = frozenset({"PolicyRecord", "MockPolicyRecord"})
+RECORD_PRODUCERS = frozenset(
+    {
+        "policy_record",
+        "policy_records",
+        "policy_record_or_mock",
+        "load_or_create_policy",
+        "create_empty_policy_record",
+    }
+)
+RECORD_READS = {
+    "policy": "the record's agent: use the agent itself (load it with load_agent / load_agent_from)",
+    "uri": "becomes the bare checkpoint path (no file:// or wandb:// scheme); check comparisons and keys",
+    "run_name": "held the checkpoint file or artifact name, not the run: decide what is meant",
+    "metadata": "metadata is a dict in the YAML sidecar: simple_ckpt.compat.checkpoint_metadata(path)",
+    "name": "generation A record name: the checkpoint path or the run name",
+    "file_path": "use the checkpoint path",
+    "local_path": "use the checkpoint path",
+    "num_params": "sum(p.numel() for p in agent.parameters() if p.requires_grad)",
+    "policy_as_metta_agent": "use the agent itself",
+    "extract_wandb_run_info": "wandb run info must come from the run config",
+}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -46,6 +82,8 @@ class MarkRemainingLegacy(LegacyRule):
     def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
         super().__init__(context)
         self._annotation = 0
+        self._classes: list[str] = []
+        self._records: list[set[str]] = []
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -70,11 +108,75 @@ class MarkRemainingLegacy(LegacyRule):
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if self._symbol_todo(node):
             return False
+        if (
+            self._records
+            and isinstance(node.value, cst.Name)
+            and node.value.value in self._records[-1]
+            and node.attr.value in RECORD_READS
+        ):
+            self.todo(f"{node.value.value}.{node.attr.value}: {RECORD_READS[node.attr.value]}")
+        if node.attr.value in RECORD_ATTRIBUTES:
+            self.todo(f".{node.attr.value}: {RECORD_ATTRIBUTES[node.attr.value]}")
         if STORE_IDENTIFIER.search(node.attr.value):
             self.todo(
                 "the policy store kept on an object: there is no store any more; keep a SimpleCheckpointManager or a path"
             )
         return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self._classes.pop()
+        return updated_node
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self._records.pop()
+        return updated_node
+
+    def _record_vars(self, node: cst.FunctionDef) -> set[str]:
+        """Names holding a PolicyRecord in this function: annotated parameters, loads, mocks, aliases."""
+        found = set(self._records[-1]) if self._records else set()
+        for param in [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]:
+            if param.annotation is not None and _names_record(param.annotation.annotation, self.bindings):
+                found.add(param.name.value)
+        for statement in iter_statements(node.body):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and self._produces_record(small.value, found):
+                    found.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+        return found
+
+    def _produces_record(self, value: cst.BaseExpression, known: set[str]) -> bool:
+        if isinstance(value, cst.Name):
+            return value.value in known
+        if isinstance(value, cst.Subscript):
+            value = value.value
+        if isinstance(value, cst.IfExp):
+            return self._produces_record(value.body, known)
+        if not isinstance(value, cst.Call):
+            return False
+        func = value.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in RECORD_PRODUCERS:
+                return True
+            symbol = self.bindings.resolve(func.value)
+            return symbol is not None and symbol.name in RECORD_CLASSES
+        symbol = self.bindings.resolve(func)
+        return symbol is not None and symbol.name in RECORD_CLASSES
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._records.append(self._record_vars(node))
+        params = {p.name.value for p in [*node.params.params, *node.params.kwonly_params]}
+        qualified = f"{self._classes[-1]}.{node.name.value}" if self._classes else node.name.value
+        if "policy_store" in params and qualified in DROPPED_BY_CALLERS:
+            self.todo(
+                f"callers no longer pass policy_store to {node.name.value}() (the codemod drops it at call sites): "
+                "remove this parameter and its uses"
+            )
 
     def visit_Name(self, node: cst.Name) -> None:
         if self._symbol_todo(node):
@@ -85,6 +187,10 @@ class MarkRemainingLegacy(LegacyRule):
             )
 
     def visit_Arg(self, node: cst.Arg) -> None:
+        if self._records and isinstance(node.value, cst.Name) and node.value.value in self._records[-1]:
+            self.todo(
+                f"{node.value.value} is a PolicyRecord passed on: decide what replaces it (decision F1)"
+            )
         if node.keyword is not None and node.keyword.value in LEGACY_KEYWORDS:
             self.todo(f"{node.keyword.value}=: {LEGACY_KEYWORDS[node.keyword.value]}")
 
@@ -99,3 +205,20 @@ class MarkRemainingLegacy(LegacyRule):
             symbol = self.bindings.names.get(word)
             if symbol is not None:
                 self.todo(f"{symbol.name}: {symbol.why}")
+
+
+def _names_record(annotation: cst.BaseExpression, bindings: object) -> bool:
+    finder = _RecordName(bindings)
+    annotation.visit(finder)
+    return finder.found
+
+
+class _RecordName(cst.CSTVisitor):
+    def __init__(self, bindings: object) -> None:
+        self.bindings = bindings
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
+        if symbol is not None and symbol.name in RECORD_CLASSES:
+            self.found = True

@@ -73,8 +73,6 @@ class PolicyMetadataToDict(LegacyRule):
         if any(arg.keyword is None and not arg.star for arg in updated_node.args):
             self.todo("PolicyMetadata with positional arguments: build the dict by hand")
             return updated_node
-        if original_node.func.value == "isinstance" if isinstance(original_node.func, cst.Name) else False:
-            return updated_node
         given = {arg.keyword.value for arg in updated_node.args if arg.keyword is not None}
         defaults = [
             cst.Arg(
@@ -89,7 +87,14 @@ class PolicyMetadataToDict(LegacyRule):
         ]
         star = [arg for arg in updated_node.args if arg.star]
         explicit = [arg for arg in updated_node.args if not arg.star]
-        args = _join_args(defaults, explicit, star)
+        if star and defaults:
+            # dict(mapping, **kw): keys from ** arguments override the defaults instead of colliding.
+            mapping = cst.Dict(
+                [cst.DictElement(cst.SimpleString(f'"{a.keyword.value}"'), a.value) for a in defaults]  # type: ignore[union-attr]
+            )
+            args = _join_args([cst.Arg(mapping)], explicit, star)
+        else:
+            args = _join_args(defaults, explicit, star)
         self.counted()
         return updated_node.with_changes(func=cst.Name("dict"), args=args)
 

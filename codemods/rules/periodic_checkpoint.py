@@ -158,7 +158,9 @@ class PeriodicCheckpoint(LegacyRule):
                     if uses_of(body, names[1]).total > 1:
                         # Still read later: keep it defined (None) and mark the readers.
                         gone.append(names[1])
-                        value = cst.Tuple([cst.Element(small.value), cst.Element(cst.Name("None"))], lpar=[], rpar=[])
+                        value = cst.Tuple(
+                            [cst.Element(small.value), cst.Element(cst.Name("None"))], lpar=[], rpar=[]
+                        )
                         new_small = small.with_changes(value=value)
                     else:
                         new_small = small.with_changes(targets=[cst.AssignTarget(cst.Name(names[0]))])
@@ -168,6 +170,10 @@ class PeriodicCheckpoint(LegacyRule):
             replacer = _Replace(replacements)
             body = body.visit(replacer)
             unpacks = replacer.done
+        for name in saved:
+            message = f"{name} is now the saved checkpoint path (or None), not a PolicyRecord"
+            body = body.visit(_UsesMarker(self, name, message, after=unpacks))
+            unpacks = set()  # ids do not survive a pass; one saved name per function in practice
         removed: set[int] = set()
         for statement in iter_statements(body):
             if _is_metadata_write(statement, saved):
@@ -181,12 +187,6 @@ class PeriodicCheckpoint(LegacyRule):
                     self,
                     name,
                     f"{name} (the wandb artifact name) no longer exists: simple_ckpt does not upload",
-                )
-            )
-        for name in saved:
-            body = body.visit(
-                _UsesMarker(
-                    self, name, f"{name} is now the saved checkpoint path (or None), not a PolicyRecord"
                 )
             )
         return updated_node.with_changes(body=body)

@@ -21,38 +21,18 @@ import libcst as cst
 
 from codemods.rules._base import LegacyRule
 from codemods.rules._resolve import dotted, iter_statements
-from codemods.rules._shapes import MANAGER_CLASS, MANAGER_METHODS, MANAGER_PARAM, NameRenamer, param_names
+from codemods.rules._shapes import (
+    DROP_KEYWORDS,
+    MANAGER_CLASS,
+    MANAGER_PARAM,
+    KeywordOnlyUses,
+    NameRenamer,
+    callee_name,
+    param_names,
+)
 
 STORE_FACTORIES = frozenset({"PolicyStore", "get_policy_store_from_cfg"})
 RUN_NAME_FIELDS = ("run_name", "run")
-
-
-class _KeywordOnlyUses(cst.CSTVisitor):
-    """Is every use of ``name`` a ``policy_store=name`` keyword or a manager method?"""
-
-    def __init__(self, name: str, skip: cst.CSTNode) -> None:
-        self.name = name
-        self.skip = skip
-        self.ok = True
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if node is self.skip or not self.ok:
-            return False
-        if isinstance(node, cst.Arg) and isinstance(node.value, cst.Name) and node.value.value == self.name:
-            if node.keyword is None or node.keyword.value != "policy_store":
-                self.ok = False
-            return False
-        if (
-            isinstance(node, cst.Attribute)
-            and isinstance(node.value, cst.Name)
-            and node.value.value == self.name
-        ):
-            if node.attr.value not in MANAGER_METHODS:
-                self.ok = False
-            return False
-        if isinstance(node, cst.Name) and node.value == self.name:
-            self.ok = False
-        return True
 
 
 class StoreToManager(LegacyRule):
@@ -104,6 +84,13 @@ class StoreToManager(LegacyRule):
         call = assign.value
         if not isinstance(call, cst.Call) or not self._is_factory(call):
             return self._todo_other_calls(original_node, updated_node)
+        if self._only_feeds_dropped_keywords(assign):
+            self.counted()
+            self.report(
+                f"{self._functions[-1].name.value}(): the store built here only fed policy_store= to callees that "
+                "no longer take it; the construction was removed"
+            )
+            return cst.RemovalSentinel.REMOVE  # type: ignore[return-value]
         why = self._why_not(assign)
         if why is not None:
             self.todo(why)
@@ -152,20 +139,36 @@ class StoreToManager(LegacyRule):
             return generic
         if not self._functions:
             return generic
-        if self._hint() is None:
-            return (
-                "no run dir/run name in reach: build SimpleCheckpointManager(run_dir=..., run_name=...) here"
-            )
         name = assign.targets[0].target.value
         function = self._functions[-1]
-        uses = _KeywordOnlyUses(name, assign)
+        uses = KeywordOnlyUses(name, assign)
         function.body.visit(uses)
         if not uses.ok:
             return generic
         new = MANAGER_PARAM if name == "policy_store" else name
         if new != name and MANAGER_PARAM in _all_names(function):
             return generic
+        if self._hint() is None:
+            return (
+                "no run dir/run name in reach: build SimpleCheckpointManager(run_dir=..., run_name=...) here"
+            )
         return None
+
+    def _only_feeds_dropped_keywords(self, assign: cst.Assign) -> bool:
+        """True when every use of the store is ``policy_store=`` to a callee that no longer takes it."""
+        if (
+            not self._functions
+            or len(assign.targets) != 1
+            or not isinstance(assign.targets[0].target, cst.Name)
+        ):
+            return False
+        collector = _ArgumentCallees(assign.targets[0].target.value, assign)
+        self._functions[-1].body.visit(collector)
+        return (
+            collector.ok
+            and bool(collector.callees)
+            and all("policy_store" in DROP_KEYWORDS.get(callee, frozenset()) for callee in collector.callees)
+        )
 
     def _hint(self) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
         function = self._functions[-1]
@@ -187,6 +190,33 @@ class StoreToManager(LegacyRule):
                     if field in attrs:
                         return _attr(base, "run_dir"), _attr(base, field)
         return None
+
+
+class _ArgumentCallees(cst.CSTVisitor):
+    """Callees receiving ``name`` as ``policy_store=name``; ``ok`` is False on any other use."""
+
+    def __init__(self, name: str, skip: cst.CSTNode) -> None:
+        self.name = name
+        self.skip = skip
+        self.ok = True
+        self.callees: list[str] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for arg in node.args:
+            if isinstance(arg.value, cst.Name) and arg.value.value == self.name:
+                if arg.keyword is not None and arg.keyword.value == "policy_store":
+                    self.callees.append(callee_name(node))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.skip:
+            return False
+        if isinstance(node, cst.Arg) and isinstance(node.value, cst.Name) and node.value.value == self.name:
+            if node.keyword is None or node.keyword.value != "policy_store":
+                self.ok = False
+            return False
+        if isinstance(node, cst.Name) and node.value == self.name:
+            self.ok = False
+        return super().on_visit(node)
 
 
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))

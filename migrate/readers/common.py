@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import struct
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -64,6 +66,27 @@ def read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
         raise CorruptFile(path, f"cannot read zip member {name} ({exc})") from exc
 
 
+def read_into(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, fh: BinaryIO) -> bytearray:
+    """A member's bytes in one buffer, CRC checked. Stored members (torch's layout) are read directly."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        return bytearray(read_member(zf, info.filename, path))
+    buffer = bytearray(info.file_size)
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise CorruptFile(path, f"zip member {info.filename}: bad local header")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    filled = fh.readinto(buffer)
+    if filled != info.file_size:
+        raise CorruptFile(
+            path, f"zip member {info.filename} is truncated ({filled} of {info.file_size} bytes)"
+        )
+    if zlib.crc32(buffer) != info.CRC:
+        raise CorruptFile(path, f"zip member {info.filename}: bad CRC")
+    return buffer
+
+
 class StorageLoader:
     """persistent_load for torch pickles: ('storage', type, key, location, numel) -> a CPU storage."""
 
@@ -73,6 +96,12 @@ class StorageLoader:
         self.member_for_key = member_for_key
         self.cache: dict[str, Any] = {}
         self.locations: set[str] = set()
+        self._fh: BinaryIO | None = None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
     def __call__(self, pid: Any) -> Any:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
@@ -95,17 +124,25 @@ class StorageLoader:
             raise CorruptFile(
                 self.path, f"storage {key} holds {info.file_size} bytes, its tensors need {needed}"
             )
-        data = bytearray(read_member(self.zf, name, self.path)[:needed])
+        if self._fh is None:
+            self._fh = self.path.open("rb")
+        data = read_into(self.zf, info, self.path, self._fh)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            untyped = (
-                torch.frombuffer(data, dtype=torch.uint8).untyped_storage()
-                if data
-                else torch.UntypedStorage(0)
-            )
+            if needed:
+                untyped = torch.frombuffer(data, dtype=torch.uint8, count=needed).untyped_storage()
+            else:
+                untyped = torch.UntypedStorage(0)
             storage = torch.storage.TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)
         self.cache[key] = storage
         return storage
+
+
+def note_locations(result: Any, loader: StorageLoader) -> None:
+    """Say so when storages were saved on an accelerator (they are always loaded on the CPU)."""
+    other = sorted(location for location in loader.locations if location != "cpu")
+    if other:
+        result.warnings.append(f"storages saved on {', '.join(other)} were loaded on cpu")
 
 
 def restricted_load(data: bytes, path: Path, policy: GlobalPolicy, storages: StorageLoader | None) -> Any:
@@ -136,3 +173,6 @@ def restricted_load(data: bytes, path: Path, policy: GlobalPolicy, storages: Sto
         IndexError,
     ) as exc:
         raise CorruptFile(path, f"cannot unpickle: {type(exc).__name__}: {str(exc)[:200]}") from exc
+    finally:
+        if storages is not None:
+            storages.close()

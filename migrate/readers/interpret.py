@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from migrate.errors import NotLegacyCheckpoint
+from migrate.errors import CorruptFile, LegacyReadError, NotLegacyCheckpoint
 from migrate.model import GlobalUse, LegacyPolicy, LegacyTrainerState
 from migrate.names import parse_uri_name
 from migrate.standins import PolicyRecord, legacy_class_path, plain_value
@@ -178,8 +178,18 @@ def interpret(
 
     count_tensors: also attach `_tensor_counts` (all, distinct) taken before caches are dropped (inspect).
     """
-    counts = tensor_counts(top) if count_tensors else None
-    result = _interpret(path, top, sha256, uses, policy, container_override, generation_override)
+    try:
+        counts = tensor_counts(top) if count_tensors else None
+        result = _interpret(path, top, sha256, uses, policy, container_override, generation_override)
+    except LegacyReadError:
+        raise
+    except RecursionError as exc:
+        raise CorruptFile(path, "object graph nested too deeply") from exc
+    except (RuntimeError, TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+        reason = (
+            f"unpickled objects are not shaped like a checkpoint ({type(exc).__name__}: {str(exc)[:200]})"
+        )
+        raise CorruptFile(path, reason) from exc
     if counts is not None:
         result._tensor_counts = counts  # type: ignore[union-attr]
     return result
@@ -201,6 +211,8 @@ def _interpret(
         agent = state.pop("_cached_policy", None)
         if agent is None:
             agent = state.pop("_policy", None)
+        if agent is not None and not isinstance(agent, nn.Module):
+            raise CorruptFile(path, f"the record's policy {legacy_class_path(agent)} is not an nn.Module")
         raw_md = state.pop("_metadata", None) if "_metadata" in state else state.pop("metadata", None)
         md = _metadata_dict(raw_md)
         layout = agent_layout(agent)

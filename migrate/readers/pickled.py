@@ -1,9 +1,9 @@
-"""Readers for the two pickle containers: torch's zip format and torch.package archives (L5).
+"""The static stage shared by the two pickle containers (torch zip, torch.package archive).
 
-Both list every pickle member's globals statically first (refusing the file before anything is
-unpickled), then unpickle through the restricted unpickler. Storages are read from the zip ourselves:
-torch zip `<prefix>/data/<key>`, torch.package `<prefix>/.data/<key>.storage`; any location (`cuda:N`,
-`mps`) becomes CPU. The code a torch.package archive carries is never imported or run.
+Find the pickle members of an archive, list every global they name (`migrate.scan`), decide how each is
+handled (`GlobalPolicy`, whose allowed prefixes include the file's own agent package) and refuse the
+file before anything is unpickled if any global is refused. The container readers
+(`torch_zip`, `torch_package`) then unpickle through the same policy.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from migrate.errors import CorruptFile, RefusedFile
-from migrate.model import GlobalUse, LegacyPolicy, LegacyTrainerState, ReadOptions
-from migrate.readers.common import StorageLoader, read_member, restricted_load
-from migrate.readers.interpret import interpret
+from migrate.errors import CorruptFile, NotLegacyCheckpoint, RefusedFile
+from migrate.model import GlobalUse, ReadOptions
+from migrate.readers.common import read_member
 from migrate.scan import UNRESOLVED, PickleMalformed, PickleScan, scan_pickle
 from migrate.unpickler import HELPER_PREFIXES, GlobalPolicy
 
@@ -53,8 +51,6 @@ def pickle_members(zf: zipfile.ZipFile, path: Path) -> Members:
         wanted = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
         kind = "torch-zip"
         if not wanted:
-            from migrate.errors import NotLegacyCheckpoint
-
             raise NotLegacyCheckpoint(path, "a zip archive without a torch data.pkl")
         if len(wanted) > 1:
             raise CorruptFile(path, f"several data.pkl members: {', '.join(wanted)}")
@@ -63,7 +59,7 @@ def pickle_members(zf: zipfile.ZipFile, path: Path) -> Members:
     scans = []
     for name, data in pickles.items():
         try:
-            scans.append(scan_pickle(data, f"{path.name}/{name}"))
+            scans.append(scan_pickle(data, name))
         except PickleMalformed as exc:
             raise CorruptFile(path, f"malformed pickle {name} ({exc})") from exc
     return Members(kind, prefix, pickles, scans)
@@ -118,40 +114,12 @@ def policy_for(members: Members, options: ReadOptions) -> GlobalPolicy:
     return GlobalPolicy(options, agent_package(members.scans, probe))
 
 
-def read_pickled(
-    zf: zipfile.ZipFile, path: Path, sha256: str, options: ReadOptions, count_tensors: bool = False
-) -> LegacyPolicy | LegacyTrainerState:
+def static_stage(
+    zf: zipfile.ZipFile, path: Path, options: ReadOptions
+) -> tuple[Members, GlobalPolicy, list[GlobalUse]]:
+    """Members, the file's policy and its global inventory; raises RefusedFile before any unpickling."""
     members = pickle_members(zf, path)
     policy = policy_for(members, options)
     uses = global_uses(members.scans, policy)
     check_refused(path, uses)
-    if members.kind == "torch.package":
-        return _read_package(zf, path, sha256, members, policy, uses, count_tensors)
-    loader = StorageLoader(zf, path, lambda key: f"{members.prefix}/data/{key}")
-    (data,) = members.pickles.values()
-    top = restricted_load(data, path, policy, loader)
-    return interpret(path, top, sha256, uses, policy, count_tensors=count_tensors)
-
-
-def _read_package(
-    zf: zipfile.ZipFile,
-    path: Path,
-    sha256: str,
-    members: Members,
-    policy: GlobalPolicy,
-    uses: list[GlobalUse],
-    count_tensors: bool,
-) -> LegacyPolicy:
-    loader = StorageLoader(zf, path, lambda key: f"{members.prefix}/.data/{key}.storage")
-    objects: dict[str, Any] = {}
-    for name, data in members.pickles.items():
-        objects[name] = restricted_load(data, path, policy, loader)
-    record = next((obj for name, obj in objects.items() if name.endswith("policy_record/data.pkl")), None)
-    agent = next((obj for name, obj in objects.items() if name.endswith("policy/model.pkl")), None)
-    if record is not None:
-        record.__dict__["_cached_policy"] = agent
-    top = agent if record is None else record
-    result = interpret(path, top, sha256, uses, policy, "torch.package", "L5", count_tensors)
-    if not isinstance(result, LegacyPolicy):
-        raise CorruptFile(path, "torch.package archive does not hold a policy")
-    return result
+    return members, policy, uses

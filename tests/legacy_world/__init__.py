@@ -7,13 +7,15 @@ its README); this package writes files with them and then removes them from ``sy
 situation of a real user. Files are deterministic for a given epoch.
 
 Use the ``legacy_world`` pytest fixture (registered for all tests by ``tests/conftest.py``); it returns a
-`LegacyWorld` writing under ``tmp_path / "legacy"``:
+`LegacyWorld` writing under ``tmp_path / "legacy"``. While it is active nothing named like a legacy
+package (``metta``, ``agent``, ``rl``, ``omegaconf``, ``gymnasium``) is importable, even if another tree
+on ``sys.path`` has one (fixture ``no_legacy_modules`` does just that, e.g. for the real fixtures):
 
     path = legacy_world.write_policy(legacy_world.root / "model_0010.pt", generation="L6", epoch=10)
     legacy_world.write_trainer_state(run / "trainer_state.pt", generation="T7", epoch=10)
     run = legacy_world.make_run_dir(legacy_world.root, "run_a", generation="L7", epochs=(0, 10, 20))
 
-API (all methods return the path written, all keyword arguments optional):
+API (``write_*`` / ``make_*`` return the path written; keyword arguments are optional):
 
 - ``write_policy(path, generation, epoch, agent_step, metadata, layout, numpy_paths, device,
   lstm_cache, run)``: one policy file. generation: ``L0``..``L9`` (L5 = torch.package), ``N`` (raw
@@ -30,7 +32,8 @@ API (all methods return the path written, all keyword arguments optional):
   ``<run>__e<E>__s<S>__t<T>__sc<SC>.pt``.
 - ``write_bare_state_dict(path)``: an OrderedDict of tensors (not a legacy checkpoint).
 - ``write_hostile(path, module="os", name="system", arg=..., style="global", container="zip")``: a
-  file that would call ``module.name(arg)``; container ``zip`` | ``package`` | ``pickle``.
+  file that would call ``module.name(arg)``; style ``global`` | ``stack_global`` | ``memo`` | ``inst`` |
+  ``nested`` (see `containers.hostile_pickle`); container ``zip`` | ``package`` | ``pickle``.
 - ``sentinel_command()``: a shell command and the file it would create, to prove nothing ran.
 - ``make_run_dir(root, run, generation="L6", epochs=(0, 10, 20), trainer_state="T7",
   empty_metadata_bug=False)``: ``<root>/<run>/checkpoints/model_NNNN.pt`` (L0: ``model_NNNNNN.pt`` in
@@ -505,8 +508,15 @@ _SidecarDumper.add_representer(
 
 
 @pytest.fixture
-def legacy_world(tmp_path: Path) -> Iterator[LegacyWorld]:
-    """A `LegacyWorld` writing under `tmp_path / "legacy"`; asserts no legacy module leaks afterwards."""
-    yield LegacyWorld(tmp_path / "legacy")
-    leaked = [name for name in sys.modules if name.split(".")[0] in b.LEGACY_TOP_LEVEL]
-    assert not leaked, f"legacy stand-in modules leaked into sys.modules: {leaked}"
+def no_legacy_modules() -> Iterator[None]:
+    """Nothing named like a legacy package (`metta`, `agent`, `rl`, `omegaconf`, ...) is importable."""
+    with b.legacy_absent():
+        yield
+        leaked = [name for name in sys.modules if name.split(".")[0] in b.LEGACY_TOP_LEVEL]
+        assert not leaked, f"legacy modules were imported during the test: {leaked}"
+
+
+@pytest.fixture
+def legacy_world(tmp_path: Path, no_legacy_modules: None) -> LegacyWorld:
+    """A `LegacyWorld` writing under `tmp_path / "legacy"`, with no legacy package importable meanwhile."""
+    return LegacyWorld(tmp_path / "legacy")

@@ -28,23 +28,62 @@ NUM_FEATURES = 22
 ACTION_NAMES = ["noop", "move", "rotate", "attack"]
 FEATURE_MAPPING = {f"feature_{i}": i for i in range(NUM_FEATURES)}
 
-# Which module path each generation's classes were pickled under.
-_LIB_PREFIX = {"L3": "agent.lib", "default": "metta.agent.lib"}
+
+def _is_legacy_name(name: str) -> bool:
+    return name.split(".")[0] in LEGACY_TOP_LEVEL
 
 
-def _purge() -> None:
-    for name in list(sys.modules):
-        if name.split(".")[0] in LEGACY_TOP_LEVEL:
-            del sys.modules[name]
+def _take_legacy_modules() -> dict[str, Any]:
+    """Remove (and return) every imported module under a legacy top-level name."""
+    taken = {name: module for name, module in sys.modules.items() if _is_legacy_name(name)}
+    for name in taken:
+        del sys.modules[name]
+    return taken
+
+
+class LegacyImportBlocker:
+    """A meta-path finder that makes legacy top-level packages unimportable while it is installed.
+
+    Other trees on sys.path (e.g. a legacy mini-codebase used as codemod input) may contain a `metta`
+    package; the reader under test must not find it. Writing fixtures suspends the block.
+    """
+
+    def __init__(self) -> None:
+        self.suspended = 0
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if not self.suspended and _is_legacy_name(name):
+            raise ModuleNotFoundError(f"{name} is hidden by legacy_world", name=name)
+        return None
+
+
+BLOCKER = LegacyImportBlocker()
+
+
+@contextmanager
+def legacy_absent() -> Iterator[None]:
+    """No legacy package importable (nor imported) inside; everything restored on exit."""
+    with _LOCK:
+        saved = _take_legacy_modules()
+        sys.meta_path.insert(0, BLOCKER)
+        importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        with _LOCK:
+            if BLOCKER in sys.meta_path:
+                sys.meta_path.remove(BLOCKER)
+            _take_legacy_modules()
+            sys.modules.update(saved)
+            importlib.invalidate_caches()
 
 
 @contextmanager
 def legacy_importable() -> Iterator[None]:
     """Make the stand-in legacy packages importable, and remove every trace of them afterwards."""
     with _LOCK:
-        clash = [name for name in LEGACY_TOP_LEVEL if name in sys.modules]
-        if clash:
-            raise RuntimeError(f"legacy_world: real modules named {clash} are already imported")
+        saved = _take_legacy_modules()
+        BLOCKER.suspended += 1
         sys.path.insert(0, str(LEGACY_SRC))
         importlib.invalidate_caches()
         try:
@@ -52,7 +91,9 @@ def legacy_importable() -> Iterator[None]:
         finally:
             sys.path.remove(str(LEGACY_SRC))
             sys.path_importer_cache.pop(str(LEGACY_SRC), None)
-            _purge()
+            _take_legacy_modules()
+            sys.modules.update(saved)
+            BLOCKER.suspended -= 1
             importlib.invalidate_caches()
 
 

@@ -8,8 +8,8 @@ import torch
 
 from metta.agent.metta_agent import MettaAgent
 from metta.agent.policy_store import PolicyStore
+from metta.eval.eval_service import evaluate_policy
 from metta.rl.checkpoint_manager import CheckpointManager, maybe_establish_checkpoint
-from metta.rl.evaluate import evaluate_policy
 from metta.rl.kickstarter import Kickstarter
 from metta.rl.policy_management import (
     initialize_policy_for_environment,
@@ -104,7 +104,7 @@ def train(
 
         if epoch % trainer_cfg.evaluate_interval == 0:
             eval_scores = evaluate_policy(
-                checkpoint_uri=str(run_dir),
+                policy_record=latest_saved_policy_record,
                 simulations=trainer_cfg.simulations,
                 device=device,
                 policy_store=policy_store,

@@ -1,0 +1,80 @@
+"""`simple-ckpt codemod` vs the stock `python -m libcst.tool codemod` with a one-name rename codemod.
+
+Both run on copies of the same synthetic tree (bench/legacy_tree.py: 5,000 files, 5% legacy; --quick:
+1,000 files) as subprocesses with the same number of worker processes. The stock tool parses every file,
+so on the full tree it would take minutes: it is timed on a fixed random subset and on a one-file tree
+(its start-up cost), and its full-tree time is extrapolated as start-up + per-file cost x files. The
+codemod is timed on the whole tree. Target: the codemod is at least 50x faster.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import Result
+from bench.legacy_tree import generate_tree
+
+PROJECT = Path(__file__).resolve().parent.parent
+JOBS = 2
+TARGET = 50.0
+
+
+def _timed(cmd: list[str], cwd: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{cmd[:4]} failed ({proc.returncode}): {proc.stderr[-500:]}")
+    return elapsed
+
+
+def _stock(tree: Path, cwd: Path) -> float:
+    cmd = [sys.executable, "-m", "libcst.tool", "codemod", "--no-format", "-j", str(JOBS), "-x",
+           "bench.rename_codemod.RenameLegacyName", str(tree)]
+    return _timed(cmd, cwd)
+
+
+def run(quick: bool) -> list[Result]:
+    n_files = 1000 if quick else 5000
+    subset_size = 100 if quick else 400
+    with tempfile.TemporaryDirectory(prefix="bench_codemod_") as tmp:
+        base = Path(tmp)
+        info = generate_tree(base / "tree", n_files=n_files, legacy_fraction=0.05, seed=0)
+        files = sorted(info.files)
+        ours_tree = base / "ours"
+        shutil.copytree(base / "tree", ours_tree)
+
+        rng = random.Random(0)
+        subset = base / "subset"
+        for path in rng.sample(files, subset_size):
+            rel = path.relative_to(base / "tree") if path.is_absolute() else path
+            dst = subset / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(base / "tree" / rel, dst)
+        one = base / "one"
+        one.mkdir()
+        (one / "m.py").write_text("X = 1\n")
+
+        startup = _stock(one, PROJECT)
+        stock_subset = _stock(subset, PROJECT)
+        per_file = max(stock_subset - startup, 0.0) / subset_size
+        stock_estimate = startup + per_file * len(files)
+
+        ours = _timed(
+            [sys.executable, "-m", "simple_ckpt", "codemod", "--jobs", str(JOBS), str(ours_tree)], PROJECT
+        )
+    ratio = stock_estimate / ours
+    detail = (
+        f"{len(files)} files; libcst.tool measured on {subset_size} random files ({stock_subset:.1f}s) + start-up "
+        f"({startup:.1f}s), extrapolated to {stock_estimate:.1f}s; simple-ckpt codemod on all: {ours:.2f}s; "
+        f"jobs={JOBS}"
+    )
+    return [Result("codemod_vs_libcst_tool", ratio, "x", f">= {TARGET:.0f}", ratio >= TARGET, detail)]

@@ -1,0 +1,195 @@
+"""`simple-ckpt migrate` throughput, peak memory and --jobs speed-up, each against a same-run baseline.
+
+Inputs are L8 PolicyRecord files written by the test fixture factory (``tests/legacy_world``) with a wider
+agent (its ``builders.HIDDEN`` raised, so each file is a few MB). The migration runs as a user's would:
+the legacy classes do not import, so every file becomes a verified weights-only payload, fsynced.
+
+* throughput: baseline = ``torch.load(weights_only=False)`` (with the stand-in classes importable) +
+  ``torch.save`` of the same files, per file; ratio = baseline time / migrate time (target >= 0.8).
+* peak memory: a subprocess imports everything, warms up on a tiny file, then migrates one large file;
+  the growth of ``ru_maxrss`` over that warmed-up baseline must stay <= 2x the file size.
+* --jobs 2 on 20 files: serial time / parallel time (target >= 1.5x on 2 cores); the worker start-up
+  (spawned interpreters importing torch) is part of the measured time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import Result
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+
+def _world(root: Path, hidden: int) -> object:
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    from legacy_world import LegacyWorld, builders
+
+    builders.HIDDEN = hidden  # the factory reads it at build time: a wider LSTM core and heads
+    return LegacyWorld(root)
+
+
+def make_files(root: Path, count: int, hidden: int, run: str = "run") -> list[Path]:
+    world = _world(root / "_factory", hidden)
+    return [
+        world.write_policy(
+            root / run / "checkpoints" / f"model_{epoch:04d}.pt", generation="L8", epoch=epoch, run=run
+        )  # type: ignore[attr-defined]
+        for epoch in range(1, count + 1)
+    ]
+
+
+def baseline_load_save(files: list[Path], out: Path) -> float:
+    import torch
+    from legacy_world import builders
+
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with builders.legacy_importable():
+        for i, f in enumerate(files):
+            obj = torch.load(f, map_location="cpu", weights_only=False)
+            torch.save(obj, out / f"{i}.pt")
+    return time.perf_counter() - start
+
+
+def migrate_time(paths: list[Path], out: Path, jobs: int = 1) -> float:
+    from migrate.plan import Options
+    from migrate.runner import run_migration
+
+    start = time.perf_counter()
+    report = run_migration(paths, Options(out=out, jobs=jobs, progress=False))
+    elapsed = time.perf_counter() - start
+    counts = report.counts()
+    if (
+        counts.get("converted", 0) != len([r for r in report.results if r.kind == "policy"])
+        or report.exit_code()
+    ):
+        raise RuntimeError(f"migration did not convert everything: {counts}")
+    return elapsed
+
+
+_MEMORY_CHILD = r"""
+import json, resource, sys
+from pathlib import Path
+from migrate.plan import Options
+from migrate.runner import run_migration
+import torch, yaml, simple_ckpt.manager, migrate.read  # everything a migration imports
+
+
+def current_kb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def peak_kb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+warm, big, out = map(Path, sys.argv[1:4])
+run_migration([warm], Options(out=out / "warm", progress=False))
+import gc; gc.collect()
+with open("/proc/self/clear_refs", "w") as f:  # reset the peak-RSS mark (VmHWM) to the current RSS
+    f.write("5")
+base = current_kb()
+report = run_migration([big], Options(out=out / "big", progress=False))
+print(json.dumps({"base_kb": base, "peak_kb": peak_kb(), "exit": report.exit_code()}))
+"""
+
+
+def peak_memory(warm: Path, big: Path, out: Path) -> tuple[float, float]:
+    """(peak growth in MB, file size in MB) of migrating ``big`` in a fresh interpreter."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, str(warm), str(big), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child failed: {done.stderr.strip()[-500:]}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    if data["exit"] != 0:
+        raise RuntimeError("memory child: migration failed")
+    growth_mb = (data["peak_kb"] - data["base_kb"]) / 1024
+    return growth_mb, big.stat().st_size / 2**20
+
+
+def run(quick: bool) -> list[Result]:
+    n_files = 6 if quick else 20
+    hidden = 192 if quick else 320
+    jobs_hidden = 256 if quick else 720
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench-migrate-") as tmp:
+        tmp_path = Path(tmp)
+        files = make_files(tmp_path / "in", n_files, hidden)
+        size_mb = sum(f.stat().st_size for f in files) / 2**20
+
+        # Throughput: interleave baseline and migration, best of a few each.
+        base_times, mig_times = [], []
+        for i in range(2 if quick else 3):
+            base_times.append(baseline_load_save(files, tmp_path / f"base{i}"))
+            mig_times.append(migrate_time([tmp_path / "in" / "run"], tmp_path / f"out{i}"))
+            shutil.rmtree(tmp_path / f"base{i}")
+            shutil.rmtree(tmp_path / f"out{i}")
+        ratio = min(base_times) / min(mig_times)
+        results.append(
+            Result(
+                "migrate_throughput_vs_load_save",
+                ratio,
+                "ratio",
+                ">= 0.80",
+                ratio >= 0.8,
+                f"{n_files} files, {size_mb:.1f} MB: load+save {min(base_times):.2f}s, migrate {min(mig_times):.2f}s",
+            )
+        )
+
+        # --jobs 2 speed-up on 20 larger files (spawned workers pay ~1.5 s to import torch, so the batch must
+        # be long enough for a second core to matter; small batches run serially, see runner._execute).
+        shutil.rmtree(tmp_path / "in")
+        big_files = make_files(tmp_path / "jobs", n_files, jobs_hidden)
+        jobs_mb = sum(f.stat().st_size for f in big_files) / 2**20
+        serial = migrate_time([tmp_path / "jobs" / "run"], tmp_path / "serial", jobs=1)
+        shutil.rmtree(tmp_path / "serial")
+        parallel = migrate_time([tmp_path / "jobs" / "run"], tmp_path / "parallel", jobs=2)
+        shutil.rmtree(tmp_path / "parallel")
+        shutil.rmtree(tmp_path / "jobs")
+        speedup = serial / parallel
+        results.append(
+            Result(
+                "migrate_jobs2_speedup",
+                speedup,
+                "x",
+                ">= 1.5",
+                speedup >= 1.5,
+                f"{n_files} files, {jobs_mb:.0f} MB: --jobs 1 {serial:.2f}s, --jobs 2 {parallel:.2f}s "
+                f"(os.cpu_count()={os.cpu_count()})",
+            )
+        )
+
+        # Peak memory of one large file.
+        warm = make_files(tmp_path / "warm", 1, 16, run="warm")[0]
+        big = make_files(tmp_path / "big", 1, 512 if quick else 1024, run="big")[0]
+        growth, big_mb = peak_memory(warm, big, tmp_path / "mem")
+        factor = growth / big_mb
+        results.append(
+            Result(
+                "migrate_peak_memory_vs_file_size",
+                factor,
+                "x",
+                "<= 2.0",
+                factor <= 2.0,
+                f"file {big_mb:.1f} MB, peak RSS growth {growth:.1f} MB",
+            )
+        )
+    return results

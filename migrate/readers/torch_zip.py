@@ -1,0 +1,28 @@
+"""Reader for torch's zip format (`<prefix>/data.pkl` + `<prefix>/data/<key>` storages): L0-L4, L6-L9, N, T*.
+
+Storages are read from the zip ourselves and every location (`cpu`, `cuda:N`, `mps`) becomes CPU, so files
+saved on a GPU machine load on a CPU-only one. The prefix is taken from the archive, never from the file
+name (legacy writers saved to `<name>.tmp` and renamed).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from migrate.model import LegacyPolicy, LegacyTrainerState, ReadOptions
+from migrate.readers.common import StorageLoader, note_locations, restricted_load
+from migrate.readers.interpret import interpret
+from migrate.readers.pickled import static_stage
+
+
+def read_torch_zip(
+    zf: zipfile.ZipFile, path: Path, sha256: str, options: ReadOptions, count_tensors: bool = False
+) -> LegacyPolicy | LegacyTrainerState:
+    members, policy, uses = static_stage(zf, path, options)
+    loader = StorageLoader(zf, path, lambda key: f"{members.prefix}/data/{key}")
+    (data,) = members.pickles.values()
+    top = restricted_load(data, path, policy, loader)
+    result = interpret(path, top, sha256, uses, policy, count_tensors=count_tensors)
+    note_locations(result, loader)
+    return result

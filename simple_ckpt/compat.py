@@ -1,0 +1,98 @@
+"""Small helpers the codemod rewrites legacy call sites onto, so those rewrites stay one-line and safe.
+
+Built only on the manager's public API (``SimpleCheckpointManager``, ``load_agent_from``,
+``read_metadata``); nothing here knows the legacy world. Each helper replaces one legacy idiom:
+
+- ``maybe_save_checkpoint(...)``: the legacy ``maybe_establish_checkpoint`` (save the agent and the trainer
+  state every ``interval`` epochs, or now with ``force=True``); returns the saved path or None.
+- ``select_checkpoints(run_dir, selector, n, metric)``: the ``latest``/``top``/``all`` selectors of
+  ``store.policy_records(...)`` over a local run dir; returns paths.
+- ``checkpoint_metadata(path)``: what ``record.metadata`` was, for a checkpoint path.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from simple_ckpt.manager import SimpleCheckpointManager, read_metadata
+
+SELECTORS = ("latest", "top", "all")
+
+
+def _score_of(eval_scores: Any) -> float | None:
+    """A single score from legacy evaluation results: a mapping of floats (mean) or an object exposing
+    ``avg_simulation_score``; None when there is nothing usable."""
+    if eval_scores is None:
+        return None
+    if isinstance(eval_scores, Mapping):
+        values = [float(v) for v in eval_scores.values() if isinstance(v, (int, float))]
+        return sum(values) / len(values) if values else None
+    score = getattr(eval_scores, "avg_simulation_score", None)
+    return float(score) if isinstance(score, (int, float)) and math.isfinite(score) else None
+
+
+def maybe_save_checkpoint(
+    checkpoint_manager: SimpleCheckpointManager,
+    epoch: int,
+    policy: Any,
+    agent_step: int,
+    optimizer: Any | None = None,
+    eval_scores: Any | None = None,
+    timer: Any | None = None,
+    *,
+    interval: int,
+    force: bool = False,
+) -> Path | None:
+    """Save the agent (and the optimizer) when ``epoch`` is a multiple of ``interval`` or ``force`` is set.
+
+    The metadata holds ``agent_step``, ``total_time`` (when ``timer`` has ``get_elapsed()``) and ``score``
+    (when ``eval_scores`` yields one). An ``interval`` of 0 or less saves only when forced."""
+    if not force and (interval <= 0 or epoch % interval != 0):
+        return None
+    metadata: dict[str, Any] = {"agent_step": int(agent_step)}
+    elapsed = getattr(timer, "get_elapsed", None)
+    if callable(elapsed):
+        metadata["total_time"] = float(elapsed())
+    score = _score_of(eval_scores)
+    if score is not None:
+        metadata["score"] = score
+    path = checkpoint_manager.save_agent(policy, epoch, metadata)
+    if optimizer is not None:
+        checkpoint_manager.save_trainer_state(optimizer, epoch, int(agent_step))
+    return path
+
+
+def select_checkpoints(
+    run_dir: str | os.PathLike[str], selector: str = "latest", n: int = 1, metric: str = "score"
+) -> list[Path]:
+    """Checkpoint paths of a local run dir chosen like the legacy ``latest``/``top``/``all`` selectors.
+
+    ``latest``: the newest ``n``; ``top``: the best ``n`` by ``metric`` (checkpoints without it are left
+    out); ``all``: every checkpoint, oldest first."""
+    if selector not in SELECTORS:
+        raise ValueError(f"unknown selector {selector!r} (expected one of {', '.join(SELECTORS)})")
+    if n < 1 and selector != "all":
+        raise ValueError(f"n must be at least 1, got {n}")
+    manager = SimpleCheckpointManager(run_dir=run_dir)
+    infos = list(manager.list_all_checkpoints())
+    paths = [Path(info["model_path"]) for info in infos]
+    if selector == "all":
+        return paths
+    if selector == "latest":
+        return paths[::-1][:n]
+    scored = [
+        (info["metadata"].get(metric), Path(info["model_path"]))
+        for info in infos
+        if isinstance(info["metadata"].get(metric), (int, float))
+    ]
+    scored.sort(key=lambda pair: pair[0], reverse=True)
+    return [path for _, path in scored[:n]]
+
+
+def checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata dict saved next to a checkpoint (what a PolicyRecord's ``metadata`` held)."""
+    return read_metadata(path)

@@ -1,0 +1,5 @@
+"""A mock agent (not legacy)."""
+
+
+class MockAgent:
+    pass

@@ -1,0 +1,192 @@
+"""Each codemod rule on before/after source pairs (the reference pairs of spec §2.3), plus the hazards:
+look-alikes, the post-refactor CheckpointManager, import shapes, the TODO marker convention, the driver's
+post-conditions, and one rule run through the stock `python -m libcst.tool codemod -x`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods.driver import Options, check_postconditions, run, transform_source
+from codemods.markers import TODO_PATTERN
+from codemod_pairs import PAIRS
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def migrate(source: str) -> str:
+    return transform_source(source, module_name="pkg.mod", first_party={"metta"}).source
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_reference_pair(name: str) -> None:
+    before, after = PAIRS[name]
+    assert migrate(before) == after
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_reference_pair_is_idempotent(name: str) -> None:
+    _, after = PAIRS[name]
+    assert migrate(after) == after
+
+
+def test_pair_02_signature_threading_across_two_files(tmp_path: Path) -> None:
+    (tmp_path / "metta").mkdir()
+    (tmp_path / "metta" / "trainer.py").write_text(
+        "from metta.agent.policy_store import PolicyStore\n\n\n"
+        "def train(run: str, policy_store: PolicyStore, epochs: int = 1) -> None:\n"
+        "    helper(policy_store=policy_store)\n"
+    )
+    (tmp_path / "metta" / "tool.py").write_text(
+        "from metta.trainer import train\n\n\n"
+        "def by_keyword(checkpoint_manager, run):\n"
+        "    train(run, policy_store=checkpoint_manager)\n\n\n"
+        "def by_position(store, run):\n"
+        "    train(run, store, 3)\n"
+    )
+    outcome = run([str(tmp_path)], Options())
+    assert not outcome.failed
+    trainer = (tmp_path / "metta" / "trainer.py").read_text()
+    assert "def train(run: str, checkpoint_manager: SimpleCheckpointManager, epochs: int = 1) -> None:" in trainer
+    assert "from simple_ckpt import SimpleCheckpointManager\n" in trainer
+    assert "PolicyStore" not in trainer
+    # The unknown callee keeps its keyword (renamed value) and gets a TODO.
+    assert "helper(policy_store=checkpoint_manager)  # TODO(simple-ckpt): decide what helper()" in trainer
+    tool = (tmp_path / "metta" / "tool.py").read_text()
+    # Keyword callers of a callee of the table are renamed only when the value is a manager in reach.
+    assert "train(run, policy_store=checkpoint_manager)  # TODO(simple-ckpt): train() now takes" in tool
+    assert "train(run, store, 3)\n" in tool  # positional: keeps its position, nothing to rename
+
+
+def test_local_lookalike_class_is_left_alone() -> None:
+    source = (
+        "from dataclasses import dataclass\n\n\n@dataclass\nclass MockPolicyRecord:\n    run_name: str\n\n\n"
+        "def make() -> MockPolicyRecord:\n    return MockPolicyRecord('a')\n"
+    )
+    assert migrate(source) == source
+
+
+def test_legacy_code_in_comments_is_left_alone() -> None:
+    source = "# store = PolicyStore.create(device='cpu')\n# rec = store.policy_record('wandb://run/x')\nX = 1\n"
+    assert migrate(source) == source
+
+
+def test_post_refactor_manager_and_typed_dict_are_left_alone() -> None:
+    source = (
+        "from metta.rl.checkpoint_manager import CheckpointManager, PolicyMetadata\n\n\n"
+        "def f(run: str, run_dir: str) -> PolicyMetadata:\n"
+        "    manager = CheckpointManager(run_name=run, run_dir=run_dir)\n"
+        "    return manager.get_metadata()\n"
+    )
+    assert migrate(source) == source
+
+
+def test_positional_generation_c_manager_is_legacy() -> None:
+    source = (
+        "from metta.rl.checkpoint_manager import CheckpointManager\n\n\n"
+        "def f(cfg, store, run):\n"
+        "    return CheckpointManager(cfg.checkpoint_dir, store, cfg.trainer, 'cpu', True, 0, run)\n"
+    )
+    out = migrate(source)
+    lines = out.splitlines()
+    assert TODO_PATTERN.search(lines[0]) and TODO_PATTERN.search(lines[4])
+
+
+def test_module_alias_and_attribute_access_resolve() -> None:
+    source = "import metta.agent.policy_store as ps\n\n\ndef f(cfg):\n    return ps.PolicyStore(cfg, None)\n"
+    out = migrate(source)
+    assert "return ps.PolicyStore(cfg, None)  # TODO(simple-ckpt):" in out
+    assert out.startswith("import metta.agent.policy_store as ps  # TODO(simple-ckpt): legacy import kept")
+
+
+def test_type_checking_block_left_empty_gets_pass() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from metta.agent.policy_metadata import PolicyMetadata\n\n\n"
+        "def f(md: 'int') -> int:\n    return md\n"
+    )
+    out = migrate(source)
+    assert "if TYPE_CHECKING:\n    pass\n" in out
+    assert "PolicyMetadata" not in out
+
+
+def test_relative_reexport_and_all_entry_are_removed() -> None:
+    source = (
+        '"""Mocks."""\n\nfrom .mock_agent import MockAgent\nfrom .mock_policy_record import MockPolicyRecord\n\n'
+        '__all__ = ["MockAgent", "MockPolicyRecord"]\n'
+    )
+    out = transform_source(source, module_name="metta.agent.mocks.__init__").source
+    assert out == '"""Mocks."""\n\nfrom .mock_agent import MockAgent\n\n__all__ = ["MockAgent"]\n'
+
+
+def test_noqa_on_removed_import_does_not_move(tmp_path: Path) -> None:
+    source = (
+        "import os\n\nX = os.sep\n\nfrom metta.agent.policy_metadata import PolicyMetadata  # noqa: E402\n\n\n"
+        "def f() -> PolicyMetadata:\n    return PolicyMetadata()\n"
+    )
+    out = migrate(source)
+    assert "noqa" not in out
+    assert out == "import os\n\nX = os.sep\n\n\ndef f() -> dict:\n    return dict(agent_step=0, epoch=0, generation=0, train_time=0)\n"
+
+
+def test_marker_goes_on_the_first_line_of_a_multiline_statement() -> None:
+    source = (
+        "from metta.agent.policy_store import PolicyStore\n\n\n"
+        "def f(cfg):\n    store = PolicyStore(\n        cfg,\n        None,\n    )\n    return store\n"
+    )
+    out = migrate(source).splitlines()
+    assert TODO_PATTERN.search(out[4]) and out[4].startswith("    store = PolicyStore(  # TODO(simple-ckpt):")
+    assert not any(TODO_PATTERN.search(line) for line in out[5:8])
+
+
+def test_star_args_are_never_rewritten() -> None:
+    source = (
+        "from simple_ckpt import SimpleCheckpointManager\n\n\n"
+        "def f(checkpoint_manager: SimpleCheckpointManager, kw):\n"
+        "    return checkpoint_manager.load_or_create_policy(**kw)\n"
+    )
+    out = migrate(source)
+    assert "load_or_create_policy(**kw)  # TODO(simple-ckpt):" in out
+
+
+def test_postconditions_reject_new_undefined_names_and_missing_methods() -> None:
+    assert check_postconditions("x = 1\n", "x = y\n", "simple_ckpt", None, ()) is not None
+    assert check_postconditions("y = 2\nx = y\n", "y = 2\nx = y\n", "simple_ckpt", None, ()) is None
+    bad = "from simple_ckpt import SimpleCheckpointManager\n\ndef f(m: SimpleCheckpointManager):\n    return m.policy_record('u')\n"
+    reason = check_postconditions("", bad, "simple_ckpt", None, ())
+    assert reason is not None and "m.policy_record" in reason
+
+
+def test_target_module_option_changes_the_import() -> None:
+    before, _ = PAIRS["01_entry_point_construction"]
+    out = transform_source(before, target_module="myproj.ckpt", module_name="pkg.mod", first_party={"metta"}).source
+    assert "from myproj.ckpt import SimpleCheckpointManager\n" in out
+    assert "simple_ckpt" not in out
+
+
+def test_one_rule_runs_through_stock_libcst_tool(tmp_path: Path) -> None:
+    target = tmp_path / "resume.py"
+    target.write_text(
+        "from simple_ckpt import SimpleCheckpointManager\n"
+        "from metta.rl.trainer_checkpoint import TrainerCheckpoint\n\n\n"
+        "def resume(checkpoint_manager: SimpleCheckpointManager, run_dir):\n"
+        "    ck = TrainerCheckpoint.load(run_dir)\n"
+        "    return ck.epoch if ck else 0\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "codemod", "--no-format", "-x",
+         "codemods.rules.trainer_state.TrainerStateLoad", str(target)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_text() == (
+        "from simple_ckpt import SimpleCheckpointManager\n\n\n"
+        "def resume(checkpoint_manager: SimpleCheckpointManager, run_dir):\n"
+        "    ck = checkpoint_manager.load_trainer_state()\n"
+        '    return ck["epoch"] if ck else 0\n'
+    )

@@ -1,0 +1,46 @@
+"""simple_ckpt.compat: the helpers codemod rewrites target, on a real run dir with a tiny agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from simple_ckpt.compat import checkpoint_metadata, maybe_save_checkpoint, select_checkpoints
+from simple_ckpt.manager import SimpleCheckpointManager
+
+
+class _Timer:
+    def get_elapsed(self) -> float:
+        return 12.5
+
+
+def test_maybe_save_checkpoint_honours_interval_and_force(tmp_path: Path) -> None:
+    manager = SimpleCheckpointManager(run_dir=tmp_path / "run", run_name="run")
+    agent = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(agent.parameters(), lr=0.1)
+    assert maybe_save_checkpoint(manager, 3, agent, 30, optimizer, interval=2) is None
+    saved = maybe_save_checkpoint(manager, 4, agent, 40, optimizer, {"a": 1.0, "b": 3.0}, _Timer(), interval=2)
+    assert saved is not None and Path(saved).name == "model_0004.pt"
+    assert maybe_save_checkpoint(manager, 5, agent, 50, interval=0) is None
+    forced = maybe_save_checkpoint(manager, 5, agent, 50, interval=0, force=True)
+    assert forced is not None and Path(forced).name == "model_0005.pt"
+    metadata = checkpoint_metadata(saved)
+    assert metadata["agent_step"] == 40 and metadata["score"] == 2.0 and metadata["total_time"] == 12.5
+    state = manager.load_trainer_state()
+    assert state is not None and state["epoch"] == 4 and state["agent_step"] == 40
+
+
+def test_select_checkpoints_latest_top_all(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    manager = SimpleCheckpointManager(run_dir=run_dir, run_name="run")
+    agent = torch.nn.Linear(1, 1)
+    for epoch, score in [(1, 0.5), (2, 0.9), (3, 0.1)]:
+        manager.save_agent(agent, epoch, {"score": score})
+    names = lambda paths: [Path(p).name for p in paths]  # noqa: E731
+    assert names(select_checkpoints(run_dir, "latest", 1)) == ["model_0003.pt"]
+    assert names(select_checkpoints(run_dir, "top", 2)) == ["model_0002.pt", "model_0001.pt"]
+    assert names(select_checkpoints(run_dir, "all")) == ["model_0001.pt", "model_0002.pt", "model_0003.pt"]
+    with pytest.raises(ValueError, match="unknown selector"):
+        select_checkpoints(run_dir, "rand")
