@@ -245,12 +245,84 @@ def lazy_loader(uri: str):
     return ["from typing import TYPE_CHECKING", *imports], code
 
 
+def _legacy_stats(rng: random.Random) -> tuple[list[str], str]:
+    """Stats/eval consumers (K1, K2, R5, C5, Y5): walrus, comprehension, cast, dict literal."""
+    imports = [
+        "from typing import cast",
+        "from metta.agent.mocks import MockPolicyRecord",
+        "from metta.agent.policy_record import PolicyRecord",
+    ]
+    code = """
+
+def summarize(db, records: list[PolicyRecord]) -> dict[PolicyRecord, float]:
+    scores = {r: db.get_average_metric_by_filter("reward", r, "true") for r in records}
+    epochs = [e for r in records if (e := r.metadata.epoch) > 0]
+    agent_map = {0: cast(PolicyRecord, MockPolicyRecord.from_key_and_version("p", 1))}
+    by_name = {r.run_name: r for r in records}
+    return {**scores, **{k: float(len(epochs)) for k in agent_map.values()}, **{v: 0.0 for v in by_name.values()}}
+"""
+    return imports, code
+
+
+def _legacy_tool(rng: random.Random) -> tuple[list[str], str]:
+    """A tool (P4, C10, S2): thread-pool submit with policy_store=, selector choices, missing-policy error."""
+    imports = [
+        "from concurrent.futures import ThreadPoolExecutor",
+        "from metta.agent.policy_store import PolicyMissingError, PolicySelectorType, PolicyStore",
+    ]
+    code = """
+
+def _find(policy_store: PolicyStore, policy_uri: str, selector_type: str) -> list:
+    try:
+        return policy_store.policy_records(uri_or_config=policy_uri, selector_type=selector_type, n=1)
+    except PolicyMissingError:
+        return []
+
+
+def request(uris: list[str], policy_store: PolicyStore) -> list:
+    choices = PolicySelectorType.__args__
+    with ThreadPoolExecutor() as pool:
+        jobs = [pool.submit(_find, policy_store=policy_store, policy_uri=u, selector_type=choices[0]) for u in uris]
+    return [job.result() for job in jobs]
+"""
+    return imports, code
+
+
+def _legacy_marimo(rng: random.Random) -> tuple[list[str], str]:
+    """A marimo notebook (M1): lazy imports in a setup cell, names passed to cells as parameters."""
+    imports = ["import marimo"]
+    code = """
+
+app = marimo.App()
+
+
+@app.cell
+def setup():
+    from metta.agent.policy_store import PolicyStore
+    from metta.rl.policy_management import initialize_policy_for_environment
+
+    return PolicyStore, initialize_policy_for_environment
+
+
+@app.cell
+def evaluate(PolicyStore, initialize_policy_for_environment, run_dir, env):
+    store = PolicyStore.create(device="cpu", data_dir=run_dir, wandb_config={}, wandb_run=None)
+    rec = store.policy_records(uri_or_config=f"file://{run_dir}", selector_type="latest", n=1, metric="score")[0]
+    initialize_policy_for_environment(policy_record=rec, metta_grid_env=env, device="cpu")
+    return (rec.policy,)
+"""
+    return imports, code
+
+
 LEGACY_SHAPES: list[Callable[[random.Random], tuple[list[str], str]]] = [
     _legacy_gen_a,
     _legacy_gen_b,
     _legacy_gen_c,
     _legacy_gen_d,
     _legacy_gen_e,
+    _legacy_stats,
+    _legacy_tool,
+    _legacy_marimo,
 ]
 
 

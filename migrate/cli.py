@@ -23,7 +23,11 @@ HELPER_MODULES = ("omegaconf", "gymnasium", "typing")
 @click.command(name="migrate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path), help="Write the converted runs under DIR/<run>/."
+    "--out",
+    "out",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Write the converted runs under DIR/<run>/.",
 )
 @click.option(
     "--in-place", is_flag=True, help="Convert inside each run dir; originals move to <run>/legacy/."
@@ -40,7 +44,13 @@ HELPER_MODULES = ("omegaconf", "gymnasium", "typing")
     help="Also import real classes from modules starting with PREFIX (repeatable). Besides the agent's own "
     "package, the helper packages agents pickle (omegaconf, gymnasium, typing) are always allowed.",
 )
-@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write a JSON report to FILE.")
+@click.option(
+    "--report",
+    "report_path",
+    metavar="FILE",
+    type=click.Path(path_type=Path),
+    help="Write a JSON report to FILE.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def migrate_command(
     paths: tuple[Path, ...],

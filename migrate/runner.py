@@ -335,6 +335,8 @@ def _read_or_skip(candidate: Candidate, options: Options, result: FileResult) ->
 
 
 def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts | None) -> FileResult:
+    import torch
+
     from migrate.convert import convert_policy
     from migrate.model import LegacyPolicy
     from migrate.verify import digest_state_dict, verify_digests
@@ -365,6 +367,10 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     ]
     result.dropped = list(legacy.dropped)
     result.warnings.extend(legacy.warnings)
+    if not any(isinstance(v, torch.Tensor) for v in legacy.state_dict.values()):
+        result.status = SKIPPED
+        result.reason = "holds no weights (a record without its policy): nothing to convert"
+        return result
 
     metadata, unreadable = plain_mapping(legacy.metadata)
     record, record_unreadable = plain_mapping(legacy.record)
@@ -460,6 +466,9 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
             result.tensors_verified = verify_digests(staged_model, mode, expected)
         except Exception as exc:
             raise FileFailed(f"verification failed, nothing committed: {exc}") from exc
+        exists, recorded = recorded_policy_source(final_yaml)  # another source committed meanwhile (--jobs)?
+        if exists and recorded != source_sha:
+            raise FileFailed(f"{final_yaml} was written from another source meanwhile; not overwritten")
         _commit([(staged_model, final_model), (staged_yaml, final_yaml)], options)
     finally:
         _discard(staged_yaml, staged_model)

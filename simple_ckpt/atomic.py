@@ -166,6 +166,101 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class StagedWrite:
+    """A complete temp file beside its destination, not yet renamed into place.
+
+    Splitting a write into stage and `commit` lets a caller prepare two files (a model and its YAML)
+    whose data fsyncs overlap, while still renaming them one after the other with a directory fsync in
+    between (the order a crash must respect).
+    """
+
+    def __init__(self, path: Path, tmp: Path, result: WriteResult, pending_sync: Future[None] | None) -> None:
+        self.path = path
+        self.tmp = tmp
+        self.result = result
+        self._pending_sync = pending_sync
+
+    def wait_durable(self) -> None:
+        """Block until the temp file's bytes are on disk (when it was staged with a background fsync)."""
+        if self._pending_sync is not None:
+            pending, self._pending_sync = self._pending_sync, None
+            pending.result()
+
+    def commit(self, before_replace: Callable[[], None] | None = None, *, fsync: bool = True) -> WriteResult:
+        """Rename the temp file over the destination (after ``before_replace``), then fsync the directory."""
+        try:
+            self.wait_durable()
+            if before_replace is not None:
+                before_replace()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        if fsync:
+            fsync_dir(self.path.parent)
+        return self.result
+
+    def discard(self) -> None:
+        """Remove the temp file (the destination is untouched)."""
+        with contextlib.suppress(Exception):
+            self.wait_durable()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+def stage_write(
+    path: str | os.PathLike[str],
+    write: Callable[[BinaryIO], None],
+    *,
+    hash_name: str | None = None,
+    fsync: bool = True,
+    fsync_in_background: bool = False,
+) -> StagedWrite:
+    """Write ``path``'s new content to a temp file beside it (hashed on the fly, fsynced); see `StagedWrite`.
+
+    With ``fsync_in_background`` the final fsync runs on a helper thread; `StagedWrite.commit` waits for
+    it. If ``write`` raises, the temp file is removed.
+    """
+    path = Path(path)
+    tmp = temp_path_for(path)
+    pending: Future[None] | None = None
+    try:
+        raw = open(tmp, "xb", buffering=0)  # noqa: SIM115 - closed below or by the background fsync
+        try:
+            buffered = _BufferedRaw(raw, _EarlyWriteback(raw.fileno()) if fsync else None)
+            writer = HashingWriter(buffered, hash_name, _hash_executor(hash_name))
+            try:
+                write(writer)  # type: ignore[arg-type]
+                buffered.flush()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    buffered.finish_writeback()  # never leave a sync running on a closed fd
+                raise
+            buffered.finish_writeback()  # an I/O error of an early writeback surfaces here
+            if fsync and fsync_in_background:
+                pending = _sync_executor().submit(_fsync_and_close, raw)
+            else:
+                if fsync:
+                    os.fsync(raw.fileno())
+                raw.close()
+        except BaseException:
+            raw.close()
+            raise
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    result = WriteResult(path=path, size=writer.size, digest=writer.hexdigest(), hash_name=hash_name)
+    return StagedWrite(path, tmp, result, pending)
+
+
+def _fsync_and_close(raw: BinaryIO) -> None:
+    try:
+        os.fsync(raw.fileno())
+    finally:
+        raw.close()
+
+
 def atomic_write(
     path: str | os.PathLike[str],
     write: Callable[[BinaryIO], None],
@@ -182,32 +277,8 @@ def atomic_write(
     there). ``fsync=False`` is for benchmarks and scratch dirs only (atomic against process crashes, not
     against power loss).
     """
-    path = Path(path)
-    tmp = temp_path_for(path)
-    try:
-        with open(tmp, "xb", buffering=0) as raw:
-            buffered = _BufferedRaw(raw, _EarlyWriteback(raw.fileno()) if fsync else None)
-            writer = HashingWriter(buffered, hash_name, _hash_executor(hash_name))
-            try:
-                write(writer)  # type: ignore[arg-type]
-                buffered.flush()
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    buffered.finish_writeback()  # never leave a sync running on a closed fd
-                raise
-            if fsync:
-                buffered.finish_writeback()
-                os.fsync(raw.fileno())
-        if before_replace is not None:
-            before_replace()
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if fsync:
-        fsync_dir(path.parent)
-    return WriteResult(path=path, size=writer.size, digest=writer.hexdigest(), hash_name=hash_name)
+    staged = stage_write(path, write, hash_name=hash_name, fsync=fsync)
+    return staged.commit(before_replace, fsync=fsync)
 
 
 def atomic_write_bytes(
@@ -242,6 +313,8 @@ class _EarlyWriteback:
         if self._since < self._STEP or (self._pending is not None and not self._pending.done()):
             return
         self._since = 0
+        if self._pending is not None:
+            self._pending.result()  # a writeback error must fail the write, not vanish
         self._pending = _sync_executor().submit(_fdatasync, self._fd)
 
     def finish(self) -> None:

@@ -41,11 +41,11 @@ from simple_ckpt import layout
 from simple_ckpt.atomic import (
     DEFAULT_HASH,
     atomic_write,
-    atomic_write_text,
     fsync_dir,
     new_hasher,
     read_bytes_hashed,
     remove_file,
+    stage_write,
 )
 from simple_ckpt.errors import AgentFactoryError, CheckpointError, LegacyCheckpointError, WeightsOnlyError
 from simple_ckpt.lease import RunLease
@@ -246,23 +246,38 @@ class SimpleCheckpointManager:
             if remove_file(sidecar) and self.fsync:
                 fsync_dir(self.checkpoint_dir)
 
-        result = atomic_write(
+        # The model's final fsync runs in the background while the YAML is staged (and fsynced), so the two
+        # data fsyncs overlap; the renames then happen in order, model first, each made durable before the
+        # next (a crash can leave a model without YAML, never a YAML without its model).
+        staged_model = stage_write(
             model,
             lambda f: torch.save(obj, f),
             hash_name=self.hash_name,
             fsync=self.fsync,
-            before_replace=uncommit_previous,
+            fsync_in_background=True,
         )
-        document[INTEGRITY_KEY] = {
-            "format_version": FORMAT_VERSION,
-            "model_file": name,
-            "payload": payload_kind,
-            "size": result.size,
-            "hash_algorithm": result.hash_name,
-            "hash": result.digest,
-            "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        atomic_write_text(sidecar, dump_yaml(document), fsync=self.fsync)
+        result = staged_model.result
+        try:
+            document[INTEGRITY_KEY] = {
+                "format_version": FORMAT_VERSION,
+                "model_file": name,
+                "payload": payload_kind,
+                "size": result.size,
+                "hash_algorithm": result.hash_name,
+                "hash": result.digest,
+                "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            }
+            text = dump_yaml(document).encode("utf-8")
+            staged_yaml = stage_write(sidecar, lambda f: f.write(text), fsync=self.fsync)
+        except BaseException:
+            staged_model.discard()
+            raise
+        try:
+            staged_model.commit(uncommit_previous, fsync=self.fsync)
+        except BaseException:
+            staged_yaml.discard()
+            raise
+        staged_yaml.commit(fsync=self.fsync)
         identity = _file_identity(model)
         if identity is not None:
             self._written[name] = identity
@@ -696,6 +711,10 @@ def _torch_load(path: Path, data: bytes, map_location: Any, weights_only: bool) 
 
     import torch
 
+    if not weights_only:  # the full unpickler runs what the file says: refuse obvious payloads first
+        from simple_ckpt.pickle_guard import refuse_dangerous_globals
+
+        refuse_dangerous_globals(path, data)
     try:
         return torch.load(io.BytesIO(data), map_location=map_location, weights_only=weights_only)
     except pickle.UnpicklingError as exc:

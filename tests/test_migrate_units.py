@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 
 from migrate.convert import a1_to_a2_key, restructure_a1_to_a2
 from migrate.discover import discover
+from migrate.progress import Progress
 from migrate.trainer_state import convert_trainer_state, trainer_facts
 from migrate.verify import compare_state_dicts, same_bits
 
@@ -200,3 +202,34 @@ def test_other_pt_names_are_skipped_with_a_reason(tmp_path: Path, name: str) -> 
     assert [s.reason for s in found.skipped] == [
         "the file name is not a checkpoint name of any known generation"
     ]
+
+
+# ---------------------------------------------------------------------------------------- progress
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_progress_plain_lines_when_not_a_tty_and_one_redrawn_line_on_a_tty() -> None:
+    plain = _Stream(tty=False)
+    progress = Progress(2, 3_000_000, stream=plain)
+    progress.done("converted", "run/checkpoints/model_0001.pt", 1_000_000)
+    progress.done("failed", "run/checkpoints/model_0002.pt", 2_000_000)
+    progress.finish()
+    lines = plain.getvalue().splitlines()
+    assert lines == [
+        "migrate [1/2] 1.0 MB/3.0 MB converted run/checkpoints/model_0001.pt",
+        "migrate [2/2] 3.0 MB/3.0 MB failed run/checkpoints/model_0002.pt",
+    ]
+    tty = _Stream(tty=True)
+    progress = Progress(1, 10, stream=tty)
+    progress.done("converted", "a.pt", 10)
+    progress.finish()
+    assert "\n" not in tty.getvalue() and tty.getvalue().startswith("\rmigrate [1/1]")
+    assert tty.getvalue().endswith("\r")  # the line is cleared at the end
