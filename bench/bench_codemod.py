@@ -37,8 +37,18 @@ def _timed(cmd: list[str], cwd: Path) -> float:
 
 
 def _stock(tree: Path, cwd: Path) -> float:
-    cmd = [sys.executable, "-m", "libcst.tool", "codemod", "--no-format", "-j", str(JOBS), "-x",
-           "bench.rename_codemod.RenameLegacyName", str(tree)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "libcst.tool",
+        "codemod",
+        "-x",
+        "bench.rename_codemod.RenameLegacyName",
+        "--no-format",
+        "--jobs",
+        str(JOBS),
+        str(tree),
+    ]
     return _timed(cmd, cwd)
 
 

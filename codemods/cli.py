@@ -32,7 +32,12 @@ from simple_ckpt.errors import UsageError
 @click.option(
     "--no-verify",
     is_flag=True,
-    help="Skip the post-conditions (idempotence, no new undefined names); faster, less safe.",
+    help="Skip the post-conditions (parses, no new undefined names, only methods the manager has).",
+)
+@click.option(
+    "--verify-idempotent",
+    is_flag=True,
+    help="Also check that a second run changes nothing (runs every rule twice per changed file).",
 )
 def codemod_command(
     paths: tuple[str, ...],
@@ -42,6 +47,7 @@ def codemod_command(
     target_module: str,
     report_path: str | None,
     no_verify: bool,
+    verify_idempotent: bool,
 ) -> None:
     """Rewrite legacy policy-store call sites under PATH... to the simple_ckpt API.
 

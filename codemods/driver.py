@@ -17,10 +17,12 @@ untouched, and a rerun completes the rest. ``--jobs N`` runs files in N worker p
 
 from __future__ import annotations
 
+import ast
 import builtins
 import difflib
 import io
 import os
+import re
 import symtable
 import tempfile
 import tokenize
@@ -28,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import libcst as cst
@@ -60,6 +63,7 @@ class Options:
     write: bool = True
     want_diff: bool = False
     verify: bool = True
+    verify_idempotent: bool = False
 
 
 @dataclass
@@ -97,16 +101,21 @@ def transform_source(
     module_name: str | None = None,
     first_party: Iterable[str] = (),
     verify: bool = True,
+    tree: cst.Module | None = None,
+    verify_idempotent: bool = False,
 ) -> Transformed:
-    """Run every rule over ``source`` (parsed once); raise ``cst.ParserSyntaxError`` if it does not parse."""
-    tree = cst.parse_module(source)
-    result = _run_rules(tree, target_module, module_name, first_party, REGISTRY)
+    """Run every rule over ``source`` (parsed once, or pass its ``tree``); raise ``cst.ParserSyntaxError``
+    if it does not parse."""
+    tree = tree if tree is not None else cst.parse_module(source)
+    result = _run_rules(tree, source, target_module, module_name, first_party, REGISTRY)
     if not verify or result.source == source:
         return result
-    problem = check_postconditions(source, result.source, target_module, module_name, first_party)
+    problem = check_postconditions(
+        source, result.source, target_module, module_name, first_party, original=tree
+    )
     if problem is None:
         return result
-    fallback = _run_rules(tree, target_module, module_name, first_party, (MarkRemainingLegacy,))
+    fallback = _run_rules(tree, source, target_module, module_name, first_party, (MarkRemainingLegacy,))
     fallback.fallback = problem
     fallback.reports.append(f"fell back to TODO markers only: {problem}")
     if check_postconditions(
@@ -116,7 +125,87 @@ def transform_source(
     return fallback
 
 
+@cache
+def _relevant_words() -> re.Pattern[str]:
+    """The prefilter's words as a str regex: a top-level statement without any of them is left alone."""
+    return re.compile(default_prefilter().pattern.pattern.decode("utf-8"))
+
+
+def relevant_statements(tree: cst.Module, source: str, local_names: Iterable[str] = ()) -> list[int] | None:
+    """Indexes of the top-level statements the rules must see: imports, and statements whose text
+    mentions a legacy word. Line spans come from the (compiled, fast) ``ast`` parser; None when they
+    cannot be matched to libcst's statements (then everything is processed)."""
+    try:
+        nodes = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return None
+    lines = source.splitlines(keepends=True)
+    pattern = _relevant_words()
+    names = sorted(set(local_names))
+    extra = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b") if names else None
+    relevant: list[int] = []
+    position = 0
+    for index, statement in enumerate(tree.body):
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        group = nodes[position : position + count]
+        position += count
+        if len(group) != count:
+            return None
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+        ):
+            relevant.append(index)
+            continue
+        starts = [n.lineno for n in group] + [
+            d.lineno for n in group for d in getattr(n, "decorator_list", [])
+        ]
+        end = max(n.end_lineno or n.lineno for n in group)
+        text = "".join(lines[min(starts) - 1 : end])
+        if pattern.search(text) or (extra is not None and extra.search(text)):
+            relevant.append(index)
+    return relevant if position == len(nodes) else None
+
+
 def _run_rules(
+    tree: cst.Module,
+    source: str,
+    target_module: str,
+    module_name: str | None,
+    first_party: Iterable[str],
+    rules: Sequence[type],
+) -> Transformed:
+    """All ``rules`` over the relevant top-level statements of ``tree``, then the import pass."""
+    original = scan_bindings(tree, module_name)
+    relevant = relevant_statements(tree, source, [*original.names, *original.module_aliases])
+    if relevant is not None and len(relevant) == len(tree.body):
+        relevant = None
+    work = tree if relevant is None else tree.with_changes(body=[tree.body[i] for i in relevant])
+    context = CodemodContext(full_module_name=module_name)
+    context.scratch[TARGET_KEY] = target_module
+    context.scratch[FIRST_PARTY_KEY] = frozenset(first_party)
+    context.scratch[ORIGINAL_BINDINGS_KEY] = original
+    text = source  # trigger words are looked up in the file's text (cheaper than regenerating the slice)
+    for rule_cls in rules:
+        triggers = rule_cls.TRIGGERS
+        if triggers and not any(word in text for word in triggers):
+            continue
+        work = rule_cls(context).apply(work)
+    scanned: set[int] | None = None
+    if relevant is not None:
+        if len(work.body) != len(relevant):
+            # A rule added or removed a top-level statement: redo the file without slicing.
+            return _run_rules_unsliced(tree, target_module, module_name, first_party, rules)
+        body = list(tree.body)
+        for position, index in enumerate(relevant):
+            body[index] = work.body[position]
+        scanned = {id(statement) for statement in work.body}
+        work = tree.with_changes(body=body)
+    work = finalize_imports(work, context, scanned)
+    stats = stats_of(context)
+    return Transformed(work.code, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
+
+
+def _run_rules_unsliced(
     tree: cst.Module,
     target_module: str,
     module_name: str | None,
@@ -127,13 +216,8 @@ def _run_rules(
     context.scratch[TARGET_KEY] = target_module
     context.scratch[FIRST_PARTY_KEY] = frozenset(first_party)
     context.scratch[ORIGINAL_BINDINGS_KEY] = scan_bindings(tree, module_name)
-    code = tree.code
     for rule_cls in rules:
-        triggers = rule_cls.TRIGGERS
-        if triggers and not any(word in code for word in triggers):
-            continue
-        rule = rule_cls(context)
-        tree = rule.apply(tree)
+        tree = rule_cls(context).apply(tree)
     tree = finalize_imports(tree, context)
     stats = stats_of(context)
     return Transformed(tree.code, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
@@ -146,25 +230,31 @@ def check_postconditions(
     module_name: str | None,
     first_party: Iterable[str],
     *,
-    idempotent: bool = True,
+    idempotent: bool = False,
+    original: cst.Module | None = None,
 ) -> str | None:
-    """None when ``after`` is acceptable, else a one-line reason."""
+    """None when ``after`` is acceptable, else a one-line reason.
+
+    Always: it parses (CPython's own parser), no undefined name appears that ``before`` did not have
+    (symtable), nothing new is called on a SimpleCheckpointManager that it lacks (ast). With
+    ``idempotent``: a second run over ``after`` changes nothing (costs a second pass of every rule)."""
     try:
-        tree = cst.parse_module(after)
-    except cst.ParserSyntaxError as exc:
-        return f"the rewritten file does not parse ({exc.message})"
+        after_ast = ast.parse(after)
+    except SyntaxError as exc:
+        return f"the rewritten file does not parse ({exc.msg} at line {exc.lineno})"
     new_undefined = undefined_names(after) - undefined_names(before)
     if new_undefined:
         return f"the rewrite would leave undefined names: {', '.join(sorted(new_undefined))}"
     try:
-        missing_before = missing_manager_methods(cst.parse_module(before))
-    except cst.ParserSyntaxError:
+        missing_before = missing_manager_methods(ast.parse(before))
+    except SyntaxError:
         missing_before = set()
-    missing = missing_manager_methods(tree) - missing_before
+    missing = missing_manager_methods(after_ast) - missing_before
     if missing:
         return f"the rewrite would call methods SimpleCheckpointManager lacks: {', '.join(sorted(missing))}"
     if idempotent:
-        again = _run_rules(tree, target_module, module_name, first_party, REGISTRY).source
+        tree = cst.parse_module(after)
+        again = _run_rules(tree, after, target_module, module_name, first_party, REGISTRY).source
         if again != after:
             return "a second run would change the file again (not idempotent)"
     return None
@@ -197,38 +287,26 @@ def undefined_names(source: str) -> set[str]:
     return undefined
 
 
-class _ManagerUse(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.managers: set[str] = set()
-        self.attributes: list[tuple[str, str]] = []
-
-    def visit_Param(self, node: cst.Param) -> None:
-        annotation = node.annotation.annotation if node.annotation is not None else None
-        if isinstance(annotation, cst.Name) and annotation.value == MANAGER_CLASS:
-            self.managers.add(node.name.value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        value = node.value
-        if (
-            isinstance(value, cst.Call)
-            and isinstance(value.func, cst.Name)
-            and value.func.value == MANAGER_CLASS
-        ):
-            self.managers.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name):
-            self.attributes.append((node.value.value, node.attr.value))
-
-
-def missing_manager_methods(tree: cst.Module) -> set[str]:
-    visitor = _ManagerUse()
-    tree.visit(visitor)
-    return {
-        f"{name}.{attr}"
-        for name, attr in visitor.attributes
-        if name in visitor.managers and attr not in MANAGER_METHODS
-    }
+def missing_manager_methods(tree: ast.Module) -> set[str]:
+    """``name.attr`` reads on a SimpleCheckpointManager (annotated parameter or constructed variable) that
+    the manager does not have."""
+    managers: set[str] = set()
+    reads: list[tuple[str, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            if isinstance(node.annotation, ast.Name) and node.annotation.id == MANAGER_CLASS:
+                managers.add(node.arg)
+        elif isinstance(node, ast.Assign):
+            value = node.value
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == MANAGER_CLASS
+            ):
+                managers.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            reads.append((node.value.id, node.attr))
+    return {f"{name}.{attr}" for name, attr in reads if name in managers and attr not in MANAGER_METHODS}
 
 
 # --- legacy-internal modules and the line metric ---------------------------------------------------------
@@ -346,6 +424,8 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
         module_name=module_name,
         first_party=first_party_of(root_path),
         verify=options.verify,
+        tree=tree,
+        verify_idempotent=options.verify_idempotent,
     )
     result.rewrites = transformed.rewrites
     result.todos = transformed.todos

@@ -92,7 +92,7 @@ def discover(paths: Iterable[Path]) -> Discovery:
     found = Discovery()
     by_original: dict[Path, Candidate] = {}
     for root_arg in paths:
-        root_arg = Path(root_arg)
+        root_arg = Path(os.path.abspath(root_arg))  # "." and ".." must still have a name (the run's)
         if root_arg.is_dir():
             root = root_arg
             files = _walk(root_arg, found)
@@ -159,6 +159,7 @@ def _classify(file: Path, root: Path, found: Discovery, by_original: dict[Path, 
         found.skipped.append(Skipped(file, rel, f"cannot stat: {exc.strerror or exc}"))
         return
     if not os.path.isfile(file):
+        found.skipped.append(Skipped(file, rel, "not a regular file (a FIFO, socket or device); not read"))
         return
     parent = file.parent
     # An original archived by an in-place migration: <run>/legacy/<relative path>.
@@ -194,6 +195,15 @@ def _classify(file: Path, root: Path, found: Discovery, by_original: dict[Path, 
         candidate = Candidate(file, rel, "policy", run_dir.name, run_dir, original, epoch, layout, st.st_size)
     elif (match := _SAFETENSORS_RE.match(name)) is not None:
         epoch = int(match.group(1))
+        if file.with_suffix(".pt").exists():  # pt_also_emit_safetensors wrote both (spec §14)
+            found.skipped.append(
+                Skipped(
+                    file,
+                    rel,
+                    f"the same checkpoint is also saved as {file.with_suffix('.pt').name}, which is converted",
+                )
+            )
+            return
         run_dir = parent.parent if parent.name == "checkpoints" else parent
         candidate = Candidate(
             file, rel, "policy", run_dir.name, run_dir, original, epoch, "safetensors", st.st_size

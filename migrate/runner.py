@@ -143,6 +143,7 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     def size(task: Task) -> int:
         return max(sum(c.size for c in task.candidates), 1)
@@ -152,7 +153,8 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
     pool: ProcessPoolExecutor | None = None
     workers = min(jobs - 1, len(tasks) - 1)
     running: dict[Future[list[FileResult]], Task] = {}
-    done_bytes, busy = 0, 0.0
+    done_tasks, seconds_per_byte = 0, float("inf")
+    pool_broken = False
 
     def collect(futures: Iterable[Future[list[FileResult]]]) -> list[list[FileResult]]:
         out = []
@@ -167,24 +169,30 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
 
     try:
         while pending or running:
-            if pool is None and pending and done_bytes:
-                remaining = pending_bytes * busy / done_bytes
+            # Decide from the fastest rate seen over at least two files (the first one pays warm-up costs).
+            if pool is None and not pool_broken and pending and done_tasks >= 2:
+                remaining = pending_bytes * seconds_per_byte
                 if remaining > 2 * WORKER_STARTUP_SECONDS:
                     pool = ProcessPoolExecutor(
                         max_workers=workers, mp_context=multiprocessing.get_context("spawn")
                     )
-            while pool is not None and pending and len(running) < 2 * workers:
+            while pool is not None and not pool_broken and pending and len(running) < 2 * workers:
+                try:
+                    future = pool.submit(run_task, pending[0])
+                except BrokenProcessPool:  # a worker was killed: this process finishes the queue alone
+                    pool_broken = True
+                    break
                 task = pending.popleft()
                 pending_bytes -= size(task)
-                running[pool.submit(run_task, task)] = task
+                running[future] = task
             yield from collect([f for f in running if f.done()])
             if pending:
                 task = pending.pop()
                 pending_bytes -= size(task)
                 started = time.perf_counter()
                 yield run_task(task)
-                busy += time.perf_counter() - started
-                done_bytes += size(task)
+                seconds_per_byte = min(seconds_per_byte, (time.perf_counter() - started) / size(task))
+                done_tasks += 1
             elif running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 yield from collect(finished)

@@ -10,6 +10,10 @@ callback receives a file object that hashes what passes through it), so saving n
 Large buffers are hashed on a helper thread while the main thread writes them to the OS (hashlib and file
 writes both release the GIL), so hashing costs little wall time on top of the write itself.
 
+Large files also start flushing to disk while they are being written (`_EarlyWriteback`), so the final
+fsync has little left to do. `stage_write` + `StagedWrite.commit` split a write in two so that the
+manager can overlap the model's fsync with writing its YAML, yet rename them strictly in order.
+
 All local file I/O of the manager lives in this module and `simple_ckpt.layout`; a remote backend
 (fsspec) would replace these few functions.
 """

@@ -23,7 +23,7 @@ COMMANDS: dict[str, str] = {
     "best": "simple_ckpt.commands:best_command",
     "show": "simple_ckpt.commands:show_command",
     "prune": "simple_ckpt.commands:prune_command",
-    "demo": "simple_ckpt.demo:demo_command",
+    "demo": "simple_ckpt.journey:demo_command",
     # migrate: legacy data -> new layout.
     "migrate": "migrate.cli:migrate_command",
     "inspect": "migrate.inspect:inspect_command",

@@ -233,3 +233,15 @@ def test_progress_plain_lines_when_not_a_tty_and_one_redrawn_line_on_a_tty() -> 
     progress.finish()
     assert "\n" not in tty.getvalue() and tty.getvalue().startswith("\rmigrate [1/1]")
     assert tty.getvalue().endswith("\r")  # the line is cleared at the end
+
+
+def test_discovery_names_the_run_of_a_relative_dot_path_and_prefers_pt_over_its_safetensors_twin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "my_run"
+    _touch(run / "checkpoints/model_0004.pt")
+    _touch(run / "checkpoints/model_0004.safetensors")  # B1 pt_also_emit_safetensors
+    monkeypatch.chdir(run)
+    found = discover([Path(".")])
+    assert [(c.run, c.rel) for c in found.candidates] == [("my_run", "checkpoints/model_0004.pt")]
+    assert "model_0004.pt" in found.skipped[0].reason

@@ -203,3 +203,24 @@ def test_early_writeback_runs_during_large_durable_writes(
     synced.clear()
     atomic_write(tmp_path / "nosync.bin", write, fsync=False)
     assert synced == []
+
+
+def test_staged_write_commits_or_discards_without_touching_the_destination(tmp_path: Path) -> None:
+    from simple_ckpt.atomic import stage_write
+
+    target = tmp_path / "model_0001.pt"
+    target.write_bytes(b"old")
+    staged = stage_write(
+        target, lambda f: f.write(b"new bytes"), hash_name="sha256", fsync_in_background=True
+    )
+    assert target.read_bytes() == b"old" and staged.tmp.exists() and layout.is_temp_file(staged.tmp.name)
+    staged.discard()
+    assert target.read_bytes() == b"old" and not staged.tmp.exists()
+    calls: list[bytes] = []
+    staged = stage_write(
+        target, lambda f: f.write(b"new bytes"), hash_name="sha256", fsync_in_background=True
+    )
+    result = staged.commit(lambda: calls.append(target.read_bytes()))
+    assert calls == [b"old"]  # before_replace runs before the rename
+    assert target.read_bytes() == b"new bytes" and result.digest == hashlib.sha256(b"new bytes").hexdigest()
+    assert sorted(os.listdir(tmp_path)) == ["model_0001.pt"]

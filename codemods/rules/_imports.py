@@ -35,8 +35,11 @@ _ANNOTATION_LIKE = re.compile(r"[\w.\[\]|, ]+")
 _PROSE = re.compile(r"\w\s+\w")
 
 
-def finalize_imports(tree: cst.Module, context: CodemodContext) -> cst.Module:
-    """Apply the scheduled import additions/removals in ``context`` and tidy legacy imports."""
+def finalize_imports(tree: cst.Module, context: CodemodContext, only: set[int] | None = None) -> cst.Module:
+    """Apply the scheduled import additions/removals in ``context`` and tidy legacy imports.
+
+    ``only``: ids of the top-level statements that can mention legacy names (the driver's slice); the
+    others are neither scanned for uses nor visited."""
     additions = list(context.scratch.pop(AddImportsVisitor.CONTEXT_KEY, []))
     removals = list(context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, []))
     bindings = scan_bindings(tree, context.full_module_name)
@@ -45,9 +48,9 @@ def finalize_imports(tree: cst.Module, context: CodemodContext) -> cst.Module:
         # A legacy CheckpointManager whose legacy construction a rule removed is still the legacy class.
         for local, symbol in original.names.items():
             bindings.names.setdefault(local, symbol)
-    used = _used_names(tree)
+    used = _used_names(tree, only)
     removable = {(module, obj) for module, obj, _ in removals if obj}
-    tree = _prune_imports(tree, bindings, used, removable)
+    tree = _prune_imports(tree, bindings, used, removable, only)
     first_party = frozenset(context.scratch.get(FIRST_PARTY_KEY, ()))
     for item in additions:
         if item.obj_name is None or item.relative:
@@ -85,18 +88,39 @@ class _NameCollector(cst.CSTVisitor):
             self.names.update(_WORD.findall(content))
 
 
-def _used_names(tree: cst.Module) -> set[str]:
+def _used_names(tree: cst.Module, only: set[int] | None = None) -> set[str]:
     collector = _NameCollector()
-    tree.visit(collector)
+    if only is None:
+        tree.visit(collector)
+    else:
+        for statement in tree.body:
+            if id(statement) in only:
+                statement.visit(collector)
     return collector.names
 
 
 class _ImportPruner(cst.CSTTransformer):
-    def __init__(self, bindings: LegacyBindings, used: set[str], removable: set[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        bindings: LegacyBindings,
+        used: set[str],
+        removable: set[tuple[str, str]],
+        only: set[int] | None = None,
+    ) -> None:
+        self.only = only
+        self.top_level: set[int] = set()
         self.bindings = bindings
         self.used = used
         self.removable = removable
         self.removed: set[int] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.top_level = {id(statement) for statement in node.body}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.only is not None and id(node) in self.top_level and id(node) not in self.only:
+            return False
+        return super().on_visit(node)
 
     def _drop_alias(self, module: str | None, alias: cst.ImportAlias) -> bool | None:
         """True: drop; False: keep; None: keep and mark (a legacy name still in use)."""
@@ -161,11 +185,15 @@ class _ImportPruner(cst.CSTTransformer):
 
 
 def _prune_imports(
-    tree: cst.Module, bindings: LegacyBindings, used: set[str], removable: set[tuple[str, str]]
+    tree: cst.Module,
+    bindings: LegacyBindings,
+    used: set[str],
+    removable: set[tuple[str, str]],
+    only: set[int] | None = None,
 ) -> cst.Module:
     if not bindings and not removable:
         return tree
-    return tree.visit(_ImportPruner(bindings, used, removable))
+    return tree.visit(_ImportPruner(bindings, used, removable, only))
 
 
 # --- placement of new imports ---------------------------------------------------------------------

@@ -110,7 +110,15 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=SidecarLoader)  # noqa: S506 - safe loader subclass
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CorruptFile(path, f"YAML sidecar cannot be read safely ({str(exc).splitlines()[0]})") from exc
-    return data if isinstance(data, dict) else {"value": data}
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CorruptFile(path, f"YAML sidecar is a {type(data).__name__}, not a mapping")
+    if not isinstance(data.get("metadata", {}), (dict, type(None))):
+        raise CorruptFile(
+            path, f"YAML sidecar 'metadata' is a {type(data['metadata']).__name__}, not a mapping"
+        )
+    return data
 
 
 def read_pair(path: Path, sha256: str) -> LegacyPolicy:
