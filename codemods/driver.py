@@ -20,14 +20,12 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
-import io
 import os
 import re
 import symtable
 import tempfile
-import tokenize
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -42,8 +40,13 @@ from codemods.markers import TODO_PATTERN
 from codemods.prefilter import default_prefilter
 from codemods.rules import REGISTRY
 from codemods.rules._base import TARGET_KEY, stats_of
-from codemods.rules._imports import FIRST_PARTY_KEY, ORIGINAL_BINDINGS_KEY, finalize_imports
-from codemods.rules._resolve import iter_statements, scan_bindings
+from codemods.rules._imports import (
+    FIRST_PARTY_KEY,
+    IMPORT_HOLDERS_KEY,
+    ORIGINAL_BINDINGS_KEY,
+    finalize_imports,
+)
+from codemods.rules._resolve import iter_statements, relative_module, scan_bindings
 from codemods.rules._shapes import MANAGER_CLASS, MANAGER_METHODS
 from codemods.rules.mark_remaining import MarkRemainingLegacy
 
@@ -101,28 +104,47 @@ def transform_source(
     module_name: str | None = None,
     first_party: Iterable[str] = (),
     verify: bool = True,
-    tree: cst.Module | None = None,
     verify_idempotent: bool = False,
 ) -> Transformed:
-    """Run every rule over ``source`` (parsed once, or pass its ``tree``); raise ``cst.ParserSyntaxError``
-    if it does not parse."""
-    tree = tree if tree is not None else cst.parse_module(source)
-    result = _run_rules(tree, source, target_module, module_name, first_party, REGISTRY)
+    """Run every rule over ``source``; raise ``SyntaxError`` (or ``cst.ParserSyntaxError``) if it does not
+    parse. Only the import head and the top-level statements that can mention the legacy API are parsed by
+    libcst (once); the rest of the file is carried over as text, byte for byte."""
+    settings = (target_module, module_name, frozenset(first_party))
+    result = _transform(source, settings, REGISTRY)
     if not verify or result.source == source:
         return result
     problem = check_postconditions(
-        source, result.source, target_module, module_name, first_party, original=tree
+        source, result.source, target_module, module_name, first_party, idempotent=verify_idempotent
     )
     if problem is None:
         return result
-    fallback = _run_rules(tree, source, target_module, module_name, first_party, (MarkRemainingLegacy,))
+    fallback = _transform(source, settings, (MarkRemainingLegacy,))
     fallback.fallback = problem
     fallback.reports.append(f"fell back to TODO markers only: {problem}")
-    if check_postconditions(
-        source, fallback.source, target_module, module_name, first_party, idempotent=False
-    ):
+    if check_postconditions(source, fallback.source, target_module, module_name, first_party):
         return Transformed(source, Counter(), [], [f"left unchanged: {problem}"], problem)
     return fallback
+
+
+Settings = tuple[str, "str | None", frozenset[str]]
+
+
+def _transform(source: str, settings: Settings, rules: Sequence[type]) -> Transformed:
+    plan = plan_slice(source, settings[1])
+    if plan is not None:
+        done = _run_rules_sliced(source, plan, settings, rules)
+        if done is not None:
+            return done
+    return _run_rules(cst.parse_module(source), settings, rules)
+
+
+@dataclass(frozen=True)
+class SlicePlan:
+    """Which lines of a file the rules must see: the head (line 1 to the last top-level import, or the
+    docstring) and the relevant top-level statements, as 1-based inclusive line spans."""
+
+    head_end: int
+    chunks: tuple[tuple[int, int], ...]
 
 
 @cache
@@ -131,96 +153,166 @@ def _relevant_words() -> re.Pattern[str]:
     return re.compile(default_prefilter().pattern.pattern.decode("utf-8"))
 
 
-def relevant_statements(tree: cst.Module, source: str, local_names: Iterable[str] = ()) -> list[int] | None:
-    """Indexes of the top-level statements the rules must see: imports, and statements whose text
-    mentions a legacy word. Line spans come from the (compiled, fast) ``ast`` parser; None when they
-    cannot be matched to libcst's statements (then everything is processed)."""
+def plan_slice(source: str, module_name: str | None) -> SlicePlan | None:
+    """The slice of ``source`` the rules need, from the compiled ``ast`` parser; None when the file
+    cannot be sliced safely (then it is processed whole)."""
     try:
-        nodes = ast.parse(source).body
+        parsed = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
+    nodes = parsed.body
+    imports = [n for n in nodes if isinstance(n, (ast.Import, ast.ImportFrom))]
+    if imports:
+        head_end = max(n.end_lineno or n.lineno for n in imports)
+    elif nodes and isinstance(nodes[0], ast.Expr) and isinstance(nodes[0].value, ast.Constant):
+        head_end = nodes[0].end_lineno or nodes[0].lineno
+    else:
+        head_end = 0
     lines = source.splitlines(keepends=True)
     pattern = _relevant_words()
-    names = sorted(set(local_names))
-    extra = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b") if names else None
-    relevant: list[int] = []
-    position = 0
-    for index, statement in enumerate(tree.body):
-        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        group = nodes[position : position + count]
-        position += count
-        if len(group) != count:
-            return None
-        if isinstance(statement, cst.SimpleStatementLine) and all(
-            isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
-        ):
-            relevant.append(index)
+    names = _ast_legacy_names(parsed, module_name) - {"*"}
+    extra = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b") if names else None
+    spans: list[list[int]] = []
+    for node in nodes:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        end = node.end_lineno or node.lineno
+        if start <= head_end:
+            if end > head_end:
+                return None  # a statement straddles the head's end (e.g. `import a; x = (...)`)
             continue
-        starts = [n.lineno for n in group] + [
-            d.lineno for n in group for d in getattr(n, "decorator_list", [])
-        ]
-        end = max(n.end_lineno or n.lineno for n in group)
-        text = "".join(lines[min(starts) - 1 : end])
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)  # statements sharing a line (`a = 1; b = 2`)
+        else:
+            spans.append([start, end])
+    chunks = []
+    for start, end in spans:
+        text = "".join(lines[start - 1 : end])
         if pattern.search(text) or (extra is not None and extra.search(text)):
-            relevant.append(index)
-    return relevant if position == len(nodes) else None
+            chunks.append((start, end))
+    return SlicePlan(head_end, tuple(chunks))
 
 
-def _run_rules(
-    tree: cst.Module,
-    source: str,
-    target_module: str,
-    module_name: str | None,
-    first_party: Iterable[str],
-    rules: Sequence[type],
-) -> Transformed:
-    """All ``rules`` over the relevant top-level statements of ``tree``, then the import pass."""
-    original = scan_bindings(tree, module_name)
-    relevant = relevant_statements(tree, source, [*original.names, *original.module_aliases])
-    if relevant is not None and len(relevant) == len(tree.body):
-        relevant = None
-    work = tree if relevant is None else tree.with_changes(body=[tree.body[i] for i in relevant])
+def _ast_legacy_names(tree: ast.Module, module_name: str | None) -> set[str]:
+    """Local names bound to legacy symbols or modules by any import statement of the file."""
+    table = load_table()
+    by_qualified = table.by_qualified_name()
+    modules = frozenset(m for symbol in table.symbols for m in symbol.modules)
+    found: set[str] = set()
+    for node in _ast_statements(tree.body):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                module = relative_module(module_name, node.level, node.module) or module
+                if module not in modules:
+                    module = next((m for m in modules if m.endswith("." + module)), module)
+            for alias in node.names:
+                if f"{module}.{alias.name}" in by_qualified or (alias.name == "*" and module in modules):
+                    found.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules:
+                    found.add(alias.asname or alias.name.split(".")[0])
+    return found
+
+
+def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested blocks included, without walking expressions (imports are statements)."""
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        for block in ("body", "orelse", "handlers", "finalbody"):
+            inner = getattr(node, block, None)
+            if isinstance(inner, list):
+                stack.extend(reversed(inner))
+
+
+def _new_context(settings: Settings) -> CodemodContext:
+    target_module, module_name, first_party = settings
     context = CodemodContext(full_module_name=module_name)
     context.scratch[TARGET_KEY] = target_module
-    context.scratch[FIRST_PARTY_KEY] = frozenset(first_party)
-    context.scratch[ORIGINAL_BINDINGS_KEY] = original
-    text = source  # trigger words are looked up in the file's text (cheaper than regenerating the slice)
+    context.scratch[FIRST_PARTY_KEY] = first_party
+    return context
+
+
+def _apply_rules(tree: cst.Module, text: str, context: CodemodContext, rules: Sequence[type]) -> cst.Module:
+    context.scratch[ORIGINAL_BINDINGS_KEY] = scan_bindings(tree, context.full_module_name)
     for rule_cls in rules:
-        triggers = rule_cls.TRIGGERS
-        if triggers and not any(word in text for word in triggers):
-            continue
-        work = rule_cls(context).apply(work)
-    scanned: set[int] | None = None
-    if relevant is not None:
-        if len(work.body) != len(relevant):
-            # A rule added or removed a top-level statement: redo the file without slicing.
-            return _run_rules_unsliced(tree, target_module, module_name, first_party, rules)
-        body = list(tree.body)
-        for position, index in enumerate(relevant):
-            body[index] = work.body[position]
-        scanned = {id(statement) for statement in work.body}
-        work = tree.with_changes(body=body)
-    work = finalize_imports(work, context, scanned)
+        if rule_cls.wants(text):
+            tree = rule_cls(context).apply(tree)
+    return tree
+
+
+def _run_rules_sliced(
+    source: str, plan: SlicePlan, settings: Settings, rules: Sequence[type]
+) -> Transformed | None:
+    """Parse only the head and the relevant chunks, rewrite them, and splice them back into the text."""
+    if not plan.chunks:
+        head_only = plan.head_end == 0
+        if head_only:
+            return Transformed(source, Counter(), [], [])
+    lines = source.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n"  # so that chunks never glue together; removed again below
+        missing_newline = True
+    else:
+        missing_newline = False
+    head = "".join(lines[: plan.head_end])
+    pieces = [head] + ["".join(lines[start - 1 : end]) for start, end in plan.chunks]
+    reduced = "".join(pieces)
+    try:
+        tree = cst.parse_module(reduced)
+    except cst.ParserSyntaxError:
+        return None
+    count = len(plan.chunks)
+    if len(tree.body) < count:
+        return None
+    context = _new_context(settings)
+    new = _apply_rules(tree, reduced, context, rules)
+    if len(new.body) != len(tree.body):
+        return None  # a rule added or removed a top-level statement: process the file whole
+    context.scratch[IMPORT_HOLDERS_KEY] = {
+        id(statement) for statement in new.body if any(_is_import_line(s) for s in iter_statements(statement))
+    }
+    new = finalize_imports(new, context)
+    head_body = list(new.body[: len(new.body) - count])
+    chunk_nodes = new.body[len(new.body) - count :]
+    new_head = new.with_changes(body=head_body, footer=()).code if (head_body or plan.head_end) else ""
+    out: list[str] = [new_head]
+    previous_end = plan.head_end
+    for (start, end), node in zip(plan.chunks, chunk_nodes, strict=True):
+        out.append("".join(lines[previous_end : start - 1]))
+        # Chunks start right at their statement; blank lines the import pass put above the first one
+        # (a gap after a new import) are already in the text between the head and the chunk.
+        own = list(node.leading_lines)
+        blanks = 0
+        while blanks < len(own) and own[blanks].comment is None:
+            blanks += 1
+        out.append(new.code_for_node(node.with_changes(leading_lines=own[blanks:]) if blanks else node))
+        previous_end = end
+    out.append("".join(lines[previous_end:]))
+    text = "".join(out)
+    if not new_head.strip() and plan.head_end:
+        text = text[len(new_head) :].lstrip("\r\n")  # the whole head went away: no leading blank lines
+    if missing_newline and text.endswith("\n") and not source.endswith("\n"):
+        text = text[:-1]
     stats = stats_of(context)
-    return Transformed(work.code, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
+    return Transformed(text, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
 
 
-def _run_rules_unsliced(
-    tree: cst.Module,
-    target_module: str,
-    module_name: str | None,
-    first_party: Iterable[str],
-    rules: Sequence[type],
-) -> Transformed:
-    context = CodemodContext(full_module_name=module_name)
-    context.scratch[TARGET_KEY] = target_module
-    context.scratch[FIRST_PARTY_KEY] = frozenset(first_party)
-    context.scratch[ORIGINAL_BINDINGS_KEY] = scan_bindings(tree, module_name)
-    for rule_cls in rules:
-        tree = rule_cls(context).apply(tree)
+def _run_rules(tree: cst.Module, settings: Settings, rules: Sequence[type]) -> Transformed:
+    """Every rule over the whole module, then the import pass (the fallback of the sliced path)."""
+    context = _new_context(settings)
+    tree = _apply_rules(tree, tree.code, context, rules)
     tree = finalize_imports(tree, context)
     stats = stats_of(context)
     return Transformed(tree.code, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
+
+
+def _is_import_line(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
 
 
 def check_postconditions(
@@ -231,7 +323,6 @@ def check_postconditions(
     first_party: Iterable[str],
     *,
     idempotent: bool = False,
-    original: cst.Module | None = None,
 ) -> str | None:
     """None when ``after`` is acceptable, else a one-line reason.
 
@@ -245,16 +336,17 @@ def check_postconditions(
     new_undefined = undefined_names(after) - undefined_names(before)
     if new_undefined:
         return f"the rewrite would leave undefined names: {', '.join(sorted(new_undefined))}"
-    try:
-        missing_before = missing_manager_methods(ast.parse(before))
-    except SyntaxError:
-        missing_before = set()
-    missing = missing_manager_methods(after_ast) - missing_before
+    missing: set[str] = set()
+    if MANAGER_CLASS in after:
+        try:
+            missing_before = missing_manager_methods(ast.parse(before)) if MANAGER_CLASS in before else set()
+        except SyntaxError:
+            missing_before = set()
+        missing = missing_manager_methods(after_ast) - missing_before
     if missing:
         return f"the rewrite would call methods SimpleCheckpointManager lacks: {', '.join(sorted(missing))}"
     if idempotent:
-        tree = cst.parse_module(after)
-        again = _run_rules(tree, after, target_module, module_name, first_party, REGISTRY).source
+        again = _transform(after, (target_module, module_name, frozenset(first_party)), REGISTRY).source
         if again != after:
             return "a second run would change the file again (not idempotent)"
     return None
@@ -317,7 +409,7 @@ _SURVIVING_HELPERS = frozenset({"get_policy_store_from_cfg", "upload_policy_arti
 _LEGACY_MANAGER_PARAMS = frozenset({"policy_store", "checkpoint_config", "trainer_cfg", "checkpoint_dir"})
 
 
-def legacy_definitions(tree: cst.Module, module_name: str | None) -> list[str]:
+def legacy_definitions(source_tree: ast.Module, module_name: str | None) -> list[str]:
     """Legacy names this file defines at top level, when the file is one of the legacy modules (§1.1).
 
     The post-refactor ``metta.rl.checkpoint_manager`` defines a new ``CheckpointManager``: it counts only
@@ -335,33 +427,52 @@ def legacy_definitions(tree: cst.Module, module_name: str | None) -> list[str]:
     if not owners:
         return []
     defined = []
-    for statement in tree.body:
-        if isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name.value in owners:
-            if statement.name.value == "CheckpointManager" and not _legacy_manager_class(statement):
+    for node in source_tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name in owners:
+            if node.name == "CheckpointManager" and not _legacy_manager_class(node):
                 continue
-            defined.append(statement.name.value)
+            defined.append(node.name)
     return defined
 
 
-def _legacy_manager_class(node: cst.CSTNode) -> bool:
-    for statement in iter_statements(node):
-        if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
-            params = {p.name.value for p in [*statement.params.params, *statement.params.kwonly_params]}
+def _legacy_manager_class(node: ast.ClassDef | ast.FunctionDef) -> bool:
+    for item in getattr(node, "body", []):
+        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            params = {a.arg for a in [*item.args.args, *item.args.kwonlyargs]}
             return bool(params & _LEGACY_MANAGER_PARAMS)
     return False
 
 
 def legacy_name_lines(source: str) -> int:
-    """Lines whose code (comments and strings excluded) names a legacy symbol."""
-    names = {symbol.name for symbol in load_table().symbols}
-    lines: set[int] = set()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.NAME and token.string in names:
-                lines.add(token.start[0])
-    except (tokenize.TokenError, SyntaxError):
+    """Lines whose code (comments and strings excluded) names a legacy symbol: names, attributes,
+    imported names and definitions, located with the compiled ``ast`` parser."""
+    names = _legacy_symbol_names()
+    if not any(name in source for name in names):
         return 0
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return 0
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            hit = node.id in names
+        elif isinstance(node, ast.Attribute):
+            hit = node.attr in names
+        elif isinstance(node, ast.alias):
+            hit = node.name.rpartition(".")[2] in names or node.asname in names
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            hit = node.name in names
+        else:
+            continue
+        if hit:
+            lines.add(node.lineno)
     return len(lines)
+
+
+@cache
+def _legacy_symbol_names() -> frozenset[str]:
+    return frozenset(symbol.name for symbol in load_table().symbols)
 
 
 # --- files -----------------------------------------------------------------------------------------------
@@ -409,24 +520,27 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
     root_path = Path(root) if root else None
     module_name = module_name_for(file_path, root_path)
     try:
-        tree = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        result.error = f"syntax error at line {exc.raw_line}: {exc.message}; skipped"
+        source_tree = ast.parse(source)
+    except SyntaxError as exc:
+        result.error = f"syntax error at line {exc.lineno}: {exc.msg}; skipped"
         return result
-    internal = legacy_definitions(tree, module_name)
+    internal = legacy_definitions(source_tree, module_name)
     if internal:
         result.legacy_internal = internal
         return result
-    legacy_file = bool(scan_bindings(tree, module_name))
-    transformed = transform_source(
-        source,
-        target_module=options.target_module,
-        module_name=module_name,
-        first_party=first_party_of(root_path),
-        verify=options.verify,
-        tree=tree,
-        verify_idempotent=options.verify_idempotent,
-    )
+    legacy_file = bool(_ast_legacy_names(source_tree, module_name))
+    try:
+        transformed = transform_source(
+            source,
+            target_module=options.target_module,
+            module_name=module_name,
+            first_party=first_party_of(root_path),
+            verify=options.verify,
+            verify_idempotent=options.verify_idempotent,
+        )
+    except cst.ParserSyntaxError as exc:
+        result.error = f"syntax error at line {exc.raw_line}: {exc.message}; skipped"
+        return result
     result.rewrites = transformed.rewrites
     result.todos = transformed.todos
     result.reports = transformed.reports

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from simple_ckpt.errors import UsageError
+from simple_ckpt.errors import SimpleCkptError, UsageError
+from simple_ckpt.remote_inputs import PathOrURL
 
 # Helper packages whose objects legacy agents hold (OmegaConf configs, gym spaces, typing.Any inside
 # configs). Where they are installed their real classes are used, so a module-mode checkpoint holds the
@@ -21,13 +22,13 @@ HELPER_MODULES = ("omegaconf", "gymnasium", "typing")
 
 
 @click.command(name="migrate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=PathOrURL())
 @click.option(
     "--out",
     "out",
     metavar="DIR",
-    type=click.Path(path_type=Path),
-    help="Write the converted runs under DIR/<run>/.",
+    type=PathOrURL(),
+    help="Write the converted runs under DIR/<run>/ (a local dir or an s3://, gs://... URL).",
 )
 @click.option(
     "--in-place", is_flag=True, help="Convert inside each run dir; originals move to <run>/legacy/."
@@ -74,9 +75,17 @@ def migrate_command(
     """
     from migrate.plan import Options, overlaps
     from migrate.runner import run_migration
+    from simple_ckpt.remote_inputs import RemoteMigration, any_remote
 
     if not paths:
         raise UsageError("migrate: give at least one PATH (a run dir, train_dir, checkpoints dir or file)")
+    if in_place and any_remote(*paths):
+        raise UsageError("migrate: --in-place works on local run dirs only; use --out with remote PATHs")
+    if any_remote(*paths, out):  # object storage: convert local copies, one file downloaded at a time
+        with RemoteMigration(paths, out, upload=not (dry_run or check)) as local:
+            ctx = click.get_current_context()
+            ctx.invoke(migrate_command, **{**ctx.params, "paths": tuple(local.paths), "out": local.out})
+        return
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"migrate: no such file or directory: {', '.join(missing)}")
@@ -84,6 +93,8 @@ def migrate_command(
         raise UsageError("migrate: --out and --in-place exclude each other")
     if out is None and not (in_place or dry_run or check):
         raise UsageError("migrate: say where to write: --out DIR (a new directory) or --in-place")
+    if report_path is not None and not report_path.parent.is_dir():
+        raise UsageError(f"migrate: --report {report_path}: folder {report_path.parent} does not exist")
     if jobs < 1:
         raise UsageError(f"migrate: --jobs must be at least 1, got {jobs}")
     if out is not None:
@@ -110,7 +121,12 @@ def migrate_command(
         click.echo("dry run: nothing was written")
     report.print_table(sys.stdout)
     if report_path is not None:
-        report.write_json(report_path)
+        try:
+            report.write_json(report_path)
+        except OSError as exc:
+            raise SimpleCkptError(
+                f"migrate: cannot write the report {report_path}: {exc.strerror or exc}"
+            ) from exc
     code = report.exit_code()
     if code:
         click.get_current_context().exit(code)

@@ -54,6 +54,8 @@ class Candidate:
     layout: str  # "checkpoints" | "run-folder" | "uri-name" | "wandb-cache" | "safetensors" | "loose"
     size: int
     name_fields: dict[str, Any] = field(default_factory=dict)  # agent_step/total_time/score of URI names
+    # Original paths of files that travel with the source and whose names the output reuses (B1's .yaml).
+    companions: tuple[Path, ...] = ()
 
     @property
     def archived(self) -> bool:
@@ -206,7 +208,16 @@ def _classify(file: Path, root: Path, found: Discovery, by_original: dict[Path, 
             return
         run_dir = parent.parent if parent.name == "checkpoints" else parent
         candidate = Candidate(
-            file, rel, "policy", run_dir.name, run_dir, original, epoch, "safetensors", st.st_size
+            file,
+            rel,
+            "policy",
+            run_dir.name,
+            run_dir,
+            original,
+            epoch,
+            "safetensors",
+            st.st_size,
+            companions=(original.with_suffix(".yaml"),),
         )
     elif name.endswith(".safetensors"):
         found.skipped.append(

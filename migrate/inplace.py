@@ -30,30 +30,46 @@ def legacy_path(candidate: Candidate) -> Path:
 
 def archive(candidate: Candidate, sha256: str, fsync: bool = True) -> Path:
     """Make ``<run>/legacy/<rel>`` hold the original's bytes (idempotent); returns that path."""
-    from simple_ckpt.atomic import atomic_write, fsync_dir
-
     keep = legacy_path(candidate)
     if candidate.archived:  # the source already is the legacy copy
         return keep
+    _keep(candidate.path, keep, sha256, fsync)
+    return keep
+
+
+def archive_companion(run_dir: Path, original: Path, fsync: bool = True) -> None:
+    """Archive a file that travels with a source and whose name the output reuses (B1's ``.yaml``).
+
+    Idempotent: once ``legacy/<rel>`` exists the original name may already hold the new sidecar.
+    """
+    keep = run_dir / LEGACY_DIRNAME / original.relative_to(run_dir)
+    if keep.exists() or not original.exists():
+        return
+    _keep(original, keep, sha256_file(original), fsync)
+
+
+def _keep(path: Path, keep: Path, sha256: str, fsync: bool) -> None:
+    from simple_ckpt.atomic import atomic_write, fsync_dir
+
     keep.parent.mkdir(parents=True, exist_ok=True)
     if keep.exists():
-        if os.path.samefile(keep, candidate.path) or sha256_file(keep) == sha256:
-            return keep
+        if os.path.samefile(keep, path) or sha256_file(keep) == sha256:
+            return
         raise ArchiveError(f"{keep}: exists with other content; not overwritten (move it away and rerun)")
     try:
-        os.link(candidate.path, keep)
+        os.link(path, keep)
     except FileExistsError:
-        return archive(candidate, sha256, fsync)
+        _keep(path, keep, sha256, fsync)
+        return
     except OSError:
         for stale in keep.parent.glob(f".{keep.name}.tmp-*"):  # a copy interrupted by a crash
             stale.unlink(missing_ok=True)
-        with open(candidate.path, "rb") as src:
+        with open(path, "rb") as src:
             atomic_write(keep, lambda f: shutil.copyfileobj(src, f, 8 << 20), fsync=fsync)
         if sha256_file(keep) != sha256:
             raise ArchiveError(f"{keep}: the copy does not match the original") from None
     if fsync:
         fsync_dir(keep.parent)
-    return keep
 
 
 def retire(candidate: Candidate, sha256: str, replaced_by: Path, fsync: bool = True) -> bool:

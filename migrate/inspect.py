@@ -17,6 +17,7 @@ import click
 
 from migrate.errors import LegacyReadError, RefusedFile
 from migrate.model import GlobalUse, LegacyPolicy, LegacyTrainerState, ReadOptions
+from simple_ckpt.remote_inputs import PathOrURL, local_files
 
 _SUFFIXES = (".pt", ".safetensors", ".pth", ".bin")
 
@@ -172,7 +173,7 @@ def render(info: dict[str, Any]) -> str:
 
 
 @click.command("inspect")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=PathOrURL(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (a list, one entry per file).")
 @click.option(
     "--allow-module",
@@ -189,11 +190,16 @@ def inspect_command(
     options = ReadOptions(allow_modules=allow_modules, import_real_classes=not no_real_classes)
     reports: list[dict[str, Any]] = []
     failures = 0
-    for path in expand(paths):
+    # Remote files (s3://, gs://...) are downloaded one at a time to a temp file, deleted after use.
+    for path, shown in local_files(paths, expand, _SUFFIXES):
         try:
             info = describe(path, options)
         except LegacyReadError as exc:
             info = {"path": str(path), "ok": False, "error": str(exc)}
+        if shown != str(path):
+            info = {**info, "path": shown}
+            if "error" in info:
+                info["error"] = str(info["error"]).replace(str(path), shown)
         if not info["ok"]:
             failures += 1
             click.echo(f"simple-ckpt inspect: error: {info['error']}", err=True)

@@ -239,10 +239,11 @@ def plan_only(found: Discovery, options: Options) -> list[FileResult]:
                 if target.trainer_state != c.path
                 else (False, None)
             )
-            _plan_status(result, exists, sha, target.trainer_state)
+            _plan_status(result, exists, sha, target.trainer_state, options.out is None)
         elif c.epoch is not None:
             exists, sha = recorded_policy_source(target.yaml(c.epoch))
-            _plan_status(result, exists, sha, target.model(c.epoch))
+            exists = exists and not _is_companion(target.yaml(c.epoch), c, options)
+            _plan_status(result, exists, sha, target.model(c.epoch), options.out is None)
         else:
             hit = find_policy_by_sha(target.ckpt_dir, result.sha256)
             if hit is not None:
@@ -253,14 +254,14 @@ def plan_only(found: Discovery, options: Options) -> list[FileResult]:
     return results
 
 
-def _plan_status(result: FileResult, exists: bool, sha: str | None, output: Path) -> None:
+def _plan_status(result: FileResult, exists: bool, sha: str | None, output: Path, in_place: bool) -> None:
     if exists and sha == result.sha256:
         result.status, result.outputs = ALREADY, [str(output)]
     elif exists:
         result.status = FAILED
         result.reason = f"{output} exists and was not converted from this file; it would not be overwritten"
     else:
-        result.reason = f"-> {output}"
+        result.reason = f"-> {output}" + (" (in place, original kept under legacy/)" if in_place else "")
 
 
 # ---------------------------------------------------------------------------------------------- one task
@@ -455,6 +456,10 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     _refuse_foreign_model(final_model, final_yaml, candidate, options)
     if options.in_place:
         _archive(candidate, legacy.sha256, options)
+        for companion in candidate.companions:
+            from migrate.inplace import archive_companion
+
+            archive_companion(candidate.run_dir or companion.parent, companion, options.fsync)
     source_sha, mode = legacy.sha256, conversion.mode
     manager = _staging_manager(target, candidate.run)
     staged_model = manager.checkpoint_dir / final_model.name
@@ -475,7 +480,7 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
         except Exception as exc:
             raise FileFailed(f"verification failed, nothing committed: {exc}") from exc
         exists, recorded = recorded_policy_source(final_yaml)  # another source committed meanwhile (--jobs)?
-        if exists and recorded != source_sha:
+        if exists and recorded != source_sha and not _is_companion(final_yaml, candidate, options):
             raise FileFailed(f"{final_yaml} was written from another source meanwhile; not overwritten")
         _commit([(staged_model, final_model), (staged_yaml, final_yaml)], options)
     finally:
@@ -513,7 +518,7 @@ def _already(
 ) -> bool:
     """True (result filled) when ``yaml_file`` records this source; FileFailed on a conflict."""
     exists, sha = recorded_policy_source(yaml_file)
-    if not exists:
+    if not exists or _is_companion(yaml_file, candidate, options):
         return False
     if result.sha256 is None:
         result.sha256 = sha256_file(candidate.path)
@@ -530,6 +535,15 @@ def _already(
         archive(candidate, result.sha256, options.fsync)
         retire(candidate, result.sha256, model, options.fsync)
     return True
+
+
+def _is_companion(yaml_file: Path, candidate: Candidate, options: Options) -> bool:
+    """In place, the output YAML's name may still hold the source's own legacy sidecar (B1)."""
+    if options.out is not None or yaml_file not in candidate.companions:
+        return False
+    from simple_ckpt.sidecars import parse_sidecar
+
+    return parse_sidecar(yaml_file).integrity is None
 
 
 def _refuse_foreign_model(

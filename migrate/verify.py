@@ -89,23 +89,6 @@ def load_written_state_dict(path: Path, mode: str) -> dict[str, Any]:
     return dict(state_dict(keep_vars=False))
 
 
-def verify_written(
-    path: Path, mode: str, source: Mapping[str, Any], key_map: Callable[[str], str] | None = None
-) -> int:
-    """Raise `VerificationError` unless every source tensor is in ``path``; returns the tensor count."""
-    try:
-        written = load_written_state_dict(path, mode)
-    except VerificationError:
-        raise
-    except Exception as exc:  # any failure to reload what we wrote is a failed verification
-        raise VerificationError(f"{path}: cannot be reloaded: {type(exc).__name__}: {exc}") from exc
-    problems = compare_state_dicts(source, written, key_map)
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise VerificationError(f"{path}: " + "; ".join(problems[:3]) + more)
-    return sum(1 for v in source.values() if isinstance(v, torch.Tensor))
-
-
 @dataclass(frozen=True)
 class TensorDigest:
     """What bit-identity is checked against: dtype, shape and the sha256 of the raw bytes."""

@@ -171,7 +171,9 @@ def write_legacy_codebase(root: Path) -> list[Path]:
     root = Path(root)
     clashes = [rel for rel in LEGACY_CODEBASE if (root / rel).exists()]
     if clashes:
-        raise FileExistsError(f"{root}: already holds {clashes[0]}; the demo writes its codebase only into new dirs")
+        raise FileExistsError(
+            f"{root}: already holds {clashes[0]}; the demo writes its codebase only into new dirs"
+        )
     written = []
     for rel, source in LEGACY_CODEBASE.items():
         path = root / rel

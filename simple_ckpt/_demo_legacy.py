@@ -98,7 +98,7 @@ class PolicyRecord:
 }
 
 # Runs in the subprocess, with the stand-ins importable: builds and saves every file of the plan.
-WRITER = r'''
+WRITER = r"""
 import json, os, sys
 import torch
 from torch import nn
@@ -158,7 +158,7 @@ for item in plan["files"]:
         state = dict(item["trainer_state"]["values"])
         state[item["trainer_state"]["optimizer_key"]] = optimizer_state(model)
         save(state, item["trainer_state"]["path"])
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,8 @@ def _metadata(generation: str, run: str, epoch: int) -> dict[str, object]:
     }
 
 
-def _trainer_state(generation: str, path: Path, run: str, epoch: int, policy: Path) -> dict[str, object]:
+def _trainer_state(generation: str, path: Path, epoch: int, policy: str) -> dict[str, object]:
+    """`policy` is the path as the writing machine spelled it (legacy files record that, spec §11.2)."""
     step = epoch * STEPS_PER_EPOCH
     stopwatch = {
         "version": "1.0",
@@ -235,7 +236,7 @@ def _trainer_state(generation: str, path: Path, run: str, epoch: int, policy: Pa
         "max_laps": 10,
     }
     if generation == "T3":
-        values: dict[str, object] = {"agent_step": step, "epoch": epoch, "policy_path": str(policy)}
+        values: dict[str, object] = {"agent_step": step, "epoch": epoch, "policy_path": policy}
         values["average_reward"] = 0.5
         key = "optimizer_state_dict"
     elif generation == "T7":
@@ -272,7 +273,8 @@ def _plan(root: Path, runs: Mapping[str, Sequence[tuple[int, str]]]) -> tuple[li
             if position == len(epochs) - 1:
                 trainer_gen = TRAINER_GENERATION[generation]
                 state_path = (ckpt_dir if trainer_gen == "N" else root / run) / "trainer_state.pt"
-                item["trainer_state"] = _trainer_state(trainer_gen, state_path, run, epoch, path)
+                writer_path = str(item["writer_path"])
+                item["trainer_state"] = _trainer_state(trainer_gen, state_path, epoch, writer_path)
                 states[run] = state_path
             files.append(item)
             written[run].append(path)
@@ -296,7 +298,9 @@ def build_legacy_train_dir(
     root = Path(root)
     for run in runs:
         if (root / run).exists():
-            raise FileExistsError(f"{root / run} already exists; the demo writes legacy runs only into new dirs")
+            raise FileExistsError(
+                f"{root / run} already exists; the demo writes legacy runs only into new dirs"
+            )
     files, result = _plan(root, runs)
     with tempfile.TemporaryDirectory(prefix="simple-ckpt-legacy-src-") as tmp:
         src = write_legacy_sources(Path(tmp) / "src")

@@ -236,9 +236,13 @@ def stage_write(
             try:
                 write(writer)  # type: ignore[arg-type]
                 buffered.flush()
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(Exception):
                     buffered.finish_writeback()  # never leave a sync running on a closed fd
+                io_error = _os_error_in_chain(exc)
+                if io_error is not None and (io_error is not exc or io_error.filename is None):
+                    # e.g. ENOSPC surfacing as torch's "unexpected pos": say what failed, on which file
+                    raise OSError(io_error.errno, io_error.strerror or str(io_error), str(path)) from exc
                 raise
             buffered.finish_writeback()  # an I/O error of an early writeback surfaces here
             if fsync and fsync_in_background:
@@ -263,6 +267,18 @@ def _fsync_and_close(raw: BinaryIO) -> None:
         os.fsync(raw.fileno())
     finally:
         raw.close()
+
+
+def _os_error_in_chain(exc: BaseException) -> OSError | None:
+    """The first OSError with an errno in ``exc``'s cause/context chain (torch wraps write errors)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, OSError) and current.errno is not None:
+            return current
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
 
 
 def atomic_write(

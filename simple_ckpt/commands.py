@@ -1,6 +1,7 @@
 """The manager's CLI commands: ``ls``, ``best``, ``show`` (read-only) and ``prune`` (retention).
 
-``ls`` and ``best`` answer from the YAML sidecars alone and never unpickle a model. ``show`` loads the
+``ls`` and ``best`` answer from the YAML sidecars alone and never unpickle a model; RUN_DIR may be a
+remote URL (``s3://bucket/runs/x``, see `simple_ckpt.storage`). ``show`` loads the
 model to summarise its parameters (a pickled module runs code from the file: ``--weights-only`` refuses
 that). Errors are `SimpleCkptError`s, which the group prints as one line; warnings about individual files
 (an unreadable sidecar, say) go to stderr as ``simple-ckpt: warning: ...``.
@@ -47,9 +48,10 @@ def _warnings_to_stderr() -> Iterator[None]:
 
 def _manager(run_dir: str) -> Any:
     from simple_ckpt.manager import manager_for_dir, path_from_uri
+    from simple_ckpt.storage import storage_for
 
-    path = path_from_uri(run_dir)
-    if not path.is_dir():
+    path = path_from_uri(run_dir)  # a local path, or an s3://, gs://... URL (simple_ckpt.storage)
+    if not storage_for(path).is_dir(path):
         raise CheckpointError(f"{path}: not a directory")
     return manager_for_dir(path)
 
@@ -107,8 +109,10 @@ def _json_safe(value: Any) -> Any:
 def _row(info: Any) -> dict[str, Any]:
     size = info.size
     if size is None:
+        from simple_ckpt.storage import storage_for
+
         with contextlib.suppress(OSError):
-            size = info.model_path.stat().st_size
+            size = storage_for(info.model_path).size(info.model_path)
     return {
         "epoch": info.epoch,
         "agent_step": info.metadata.get("agent_step"),

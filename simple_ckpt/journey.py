@@ -141,7 +141,9 @@ class Journey:
         self.echo("")
         self.echo(click.style(f"[{self.number}/{self.total}] {title}", bold=True))
 
-    def record(self, name: str, command: str, code: int, seconds: float, summary: str, output: str = "") -> None:
+    def record(
+        self, name: str, command: str, code: int, seconds: float, summary: str, output: str = ""
+    ) -> None:
         self.result.steps.append(StepResult(name, command, code, seconds, summary, output))
 
     def cli(self, name: str, args: Sequence[str], expect: Sequence[int] = (0,)) -> StepResult:
@@ -171,7 +173,9 @@ class Journey:
         summary = _summarise(name, code, output)
         self.record(name, command, code, seconds, summary, output)
         if code not in expect:
-            raise SimpleCkptError(f"demo: `{command}` exited {code} (expected {' or '.join(map(str, expect))})")
+            raise SimpleCkptError(
+                f"demo: `{command}` exited {code} (expected {' or '.join(map(str, expect))})"
+            )
         return self.result.steps[-1]
 
 
@@ -233,7 +237,7 @@ def _step_build(j: Journey, hidden: int) -> Workspace:
     return ws
 
 
-def _agent_factory() -> Any:
+def demo_agent_factory() -> Any:
     """The demo's A2 agent shape (policy.components.*), to load weights-only payloads into."""
     from torch import nn
 
@@ -262,12 +266,14 @@ def _step_load(j: Journey, run: str) -> None:
     from simple_ckpt.manager import SimpleCheckpointManager, load_agent_from
 
     j.echo("")
-    j.echo(f"load the best converted checkpoint of {run} (a weights-only payload) into the team's agent class:")
+    j.echo(
+        f"load the best converted checkpoint of {run} (a weights-only payload) into the team's agent class:"
+    )
     start = time.perf_counter()
     best = SimpleCheckpointManager(j.root / NEW_TRAIN_DIR / run, run).find_best_checkpoint("score")
     if best is None:
         raise SimpleCkptError(f"demo: {run} has no checkpoint with a score")
-    agent = load_agent_from(best, weights_only=True, agent_factory=_agent_factory)
+    agent = load_agent_from(best, weights_only=True, agent_factory=demo_agent_factory)
     n_tensors = len(agent.state_dict())
     j.echo(
         f"  load_agent_from({best.name}, weights_only=True, agent_factory=...) -> "
@@ -295,7 +301,9 @@ def _step_delete_legacy_modules(j: Journey) -> int:
             path.unlink()
             removed += 1
             j.echo(f"  rm {CODE_DIR}/{rel}")
-    j.record("delete", f"rm {removed} legacy modules", 0, time.perf_counter() - start, f"{removed} files deleted")
+    j.record(
+        "delete", f"rm {removed} legacy modules", 0, time.perf_counter() - start, f"{removed} files deleted"
+    )
     return removed
 
 
@@ -323,7 +331,9 @@ def run_journey(
     from simple_ckpt._demo_legacy import DEMO_HIDDEN
 
     if hidden != DEMO_HIDDEN:
-        raise SimpleCkptError(f"demo: hidden must be {DEMO_HIDDEN} (the demo's agent_factory builds that shape)")
+        raise SimpleCkptError(
+            f"demo: hidden must be {DEMO_HIDDEN} (the demo's agent_factory builds that shape)"
+        )
     root = Path(root).resolve()
     for name in (TRAIN_DIR, NEW_TRAIN_DIR, CODE_DIR, FRESH_RUN):
         if (root / name).exists():

@@ -28,27 +28,20 @@ a second process trying to write fails fast naming the holder. Readers never tak
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import io
 import os
+import threading
 import warnings
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 from simple_ckpt import layout
-from simple_ckpt.atomic import (
-    DEFAULT_HASH,
-    atomic_write,
-    fsync_dir,
-    new_hasher,
-    read_bytes_hashed,
-    remove_file,
-    stage_write,
-)
+from simple_ckpt.atomic import DEFAULT_HASH, new_hasher
 from simple_ckpt.errors import AgentFactoryError, CheckpointError, LegacyCheckpointError, WeightsOnlyError
-from simple_ckpt.lease import RunLease
 from simple_ckpt.metadata import (
     FORMAT_VERSION,
     INTEGRITY_KEY,
@@ -59,6 +52,7 @@ from simple_ckpt.metadata import (
 from simple_ckpt.payload import AgentFactory, build_agent_from_payload, is_weights_only_payload
 from simple_ckpt.pickle_scan import legacy_reason, migrate_hint
 from simple_ckpt.sidecars import Sidecar, parse_sidecar, read_sidecars
+from simple_ckpt.storage import AnyPath, RemotePath, storage_for, to_path
 
 __all__ = ["SimpleCheckpointManager", "CheckpointInfo", "load_agent_from", "read_metadata"]
 
@@ -82,8 +76,8 @@ class CheckpointInfo(Mapping[str, Any]):
 
     def __init__(
         self,
-        model_path: Path,
-        yaml_path: Path | None,
+        model_path: AnyPath | str,
+        yaml_path: AnyPath | str | None,
         epoch: int,
         metadata: dict[str, Any],
         integrity: dict[str, Any] | None = None,
@@ -93,18 +87,18 @@ class CheckpointInfo(Mapping[str, Any]):
         self.metadata = metadata
         self.integrity = integrity
         self.problem = problem
-        self._dir: Path | None = None
+        self._dir: AnyPath | None = None
         self._model_name = ""
         self._yaml_name: str | None = None
-        self._paths: tuple[Path, Path | None] | None = (
-            Path(model_path),
-            Path(yaml_path) if yaml_path else None,
+        self._paths: tuple[AnyPath, AnyPath | None] | None = (
+            to_path(model_path),
+            to_path(yaml_path) if yaml_path else None,
         )
 
     @classmethod
     def _listed(
         cls,
-        directory: Path,
+        directory: AnyPath,
         model_name: str,
         yaml_name: str | None,
         epoch: int,
@@ -117,7 +111,7 @@ class CheckpointInfo(Mapping[str, Any]):
         info._dir, info._model_name, info._yaml_name, info._paths = directory, model_name, yaml_name, None
         return info
 
-    def _resolve(self) -> tuple[Path, Path | None]:
+    def _resolve(self) -> tuple[AnyPath, AnyPath | None]:
         if self._paths is None:
             assert self._dir is not None
             yaml_file = self._dir / self._yaml_name if self._yaml_name is not None else None
@@ -125,11 +119,11 @@ class CheckpointInfo(Mapping[str, Any]):
         return self._paths
 
     @property
-    def model_path(self) -> Path:
+    def model_path(self) -> AnyPath:
         return self._resolve()[0]
 
     @property
-    def yaml_path(self) -> Path | None:
+    def yaml_path(self) -> AnyPath | None:
         return self._resolve()[1]
 
     def __getitem__(self, key: str) -> Any:
@@ -188,31 +182,37 @@ class SimpleCheckpointManager:
         checkpoint_dir: str | os.PathLike[str] | None = None,
         hash_name: str = DEFAULT_HASH,
         fsync: bool = True,
+        async_commit: bool = False,
     ) -> None:
-        self.run_dir = Path(run_dir)
+        self.run_dir: AnyPath = to_path(run_dir)
         self.run_name = run_name if run_name is not None else self.run_dir.name
-        self.checkpoint_dir = (
-            Path(checkpoint_dir) if checkpoint_dir is not None else layout.checkpoints_dir(run_dir)
+        self.checkpoint_dir: AnyPath = (
+            to_path(checkpoint_dir)
+            if checkpoint_dir is not None
+            else self.run_dir / layout.CHECKPOINTS_DIRNAME
         )
+        self._storage = storage_for(self.checkpoint_dir)
         try:
             new_hasher(hash_name)
         except ValueError as exc:
             raise CheckpointError(str(exc)) from None
         self.hash_name = hash_name
         self.fsync = fsync
-        self._lease: RunLease | None = None
-        self._written: dict[str, tuple[int, int, int]] = {}  # model name -> identity right after our write
+        self.async_commit = async_commit
+        self._commits: _CommitQueue | None = None
+        self._lease: Any = None  # a RunLease, or a RemoteLease for object storage
+        self._written: dict[str, tuple[Any, ...]] = {}  # model name -> identity right after our write
 
     def __repr__(self) -> str:
         return f"SimpleCheckpointManager(run_dir={str(self.run_dir)!r}, run_name={self.run_name!r})"
 
     # ------------------------------------------------------------------ writing
 
-    def save_agent(self, agent: Any, epoch: int, metadata: Mapping[str, Any] | None = None) -> Path:
+    def save_agent(self, agent: Any, epoch: int, metadata: Mapping[str, Any] | None = None) -> AnyPath:
         """Save ``agent`` (unwrapped from DDP/DataParallel) as ``model_{epoch:04d}.pt`` + its YAML."""
         return self.write_checkpoint(unwrap_agent(agent), epoch, metadata)
 
-    def write_checkpoint(self, obj: Any, epoch: int, metadata: Mapping[str, Any] | None = None) -> Path:
+    def write_checkpoint(self, obj: Any, epoch: int, metadata: Mapping[str, Any] | None = None) -> AnyPath:
         """Write any torch-saveable ``obj`` as the checkpoint of ``epoch``; returns the model path.
 
         The metadata is validated and converted before anything is written. The model is written
@@ -231,25 +231,27 @@ class SimpleCheckpointManager:
         payload_kind = _payload_kind(obj)
 
         self._acquire_lease()
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        storage = self._storage
+        storage.mkdir(self.checkpoint_dir)
         model = self.checkpoint_dir / name
-        sidecar = layout.yaml_path(self.checkpoint_dir, epoch)
-        if model.exists() and not sidecar.exists():
-            reason = legacy_reason(model)
+        sidecar = self.checkpoint_dir / layout.yaml_filename(epoch)
+        if storage.exists(model) and not storage.exists(sidecar):
+            reason = _legacy_reason(model)
             if reason is not None:
                 raise LegacyCheckpointError(
-                    f"{model}: refusing to overwrite {reason}; {migrate_hint(model)} first"
+                    f"{model}: refusing to overwrite {reason}; {_migrate_hint(model)} first"
                 )
 
         def uncommit_previous() -> None:
             # Re-saving an epoch: its old YAML goes before the model is replaced, never describing new bytes.
-            if remove_file(sidecar) and self.fsync:
-                fsync_dir(self.checkpoint_dir)
+            if storage.remove(sidecar) and self.fsync:
+                storage.sync_dir(self.checkpoint_dir)
 
         # The model's final fsync runs in the background while the YAML is staged (and fsynced), so the two
         # data fsyncs overlap; the renames then happen in order, model first, each made durable before the
         # next (a crash can leave a model without YAML, never a YAML without its model).
-        staged_model = stage_write(
+        self._before_write()
+        staged_model = storage.stage_write(
             model,
             lambda f: torch.save(obj, f),
             hash_name=self.hash_name,
@@ -257,33 +259,40 @@ class SimpleCheckpointManager:
             fsync_in_background=True,
         )
         result = staged_model.result
-        try:
-            document[INTEGRITY_KEY] = {
-                "format_version": FORMAT_VERSION,
-                "model_file": name,
-                "payload": payload_kind,
-                "size": result.size,
-                "hash_algorithm": result.hash_name,
-                "hash": result.digest,
-                "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            }
-            text = dump_yaml(document).encode("utf-8")
-            staged_yaml = stage_write(sidecar, lambda f: f.write(text), fsync=self.fsync)
-        except BaseException:
-            staged_model.discard()
-            raise
-        try:
-            staged_model.commit(uncommit_previous, fsync=self.fsync)
-        except BaseException:
-            staged_yaml.discard()
-            raise
-        staged_yaml.commit(fsync=self.fsync)
-        identity = _file_identity(model)
-        if identity is not None:
-            self._written[name] = identity
+        document[INTEGRITY_KEY] = {
+            "format_version": FORMAT_VERSION,
+            "model_file": name,
+            "payload": payload_kind,
+            "size": result.size,
+            "hash_algorithm": result.hash_name,
+            "hash": result.digest,
+            "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+        def commit() -> None:
+            try:
+                text = dump_yaml(document).encode("utf-8")
+                staged_yaml = storage.stage_write(sidecar, lambda f: f.write(text), fsync=self.fsync)
+            except BaseException:
+                staged_model.discard()
+                raise
+            try:
+                staged_model.commit(uncommit_previous, fsync=self.fsync)
+            except BaseException:
+                staged_yaml.discard()
+                raise
+            staged_yaml.commit(fsync=self.fsync)
+            identity = storage.identity(model)
+            if identity is not None:
+                self._written[name] = identity
+
+        if self.async_commit:
+            self._enqueue(commit, model, staged_model.discard)
+        else:
+            commit()
         return model
 
-    def save_trainer_state(self, optimizer: Any, epoch: int, agent_step: int, **extra: Any) -> Path:
+    def save_trainer_state(self, optimizer: Any, epoch: int, agent_step: int, **extra: Any) -> AnyPath:
         """Write ``trainer_state.pt``: {"optimizer_state", "epoch", "agent_step", **extra}, atomically.
 
         ``optimizer`` may be a torch optimizer (its ``state_dict()`` is saved), a state dict, or None.
@@ -302,9 +311,16 @@ class SimpleCheckpointManager:
             **extra,
         }
         self._acquire_lease()
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        path = layout.trainer_state_path(self.checkpoint_dir)
-        atomic_write(path, lambda f: torch.save(state, f), fsync=self.fsync)
+        self._storage.mkdir(self.checkpoint_dir)
+        path = self.checkpoint_dir / layout.TRAINER_STATE
+        self._before_write()
+        if not self.async_commit:
+            self._storage.atomic_write(path, lambda f: torch.save(state, f), fsync=self.fsync)
+            return path
+        staged = self._storage.stage_write(
+            path, lambda f: torch.save(state, f), fsync=self.fsync, fsync_in_background=True
+        )
+        self._enqueue(lambda: staged.commit(fsync=self.fsync), path, staged.discard)
         return path
 
     def cleanup_old_checkpoints(
@@ -316,7 +332,7 @@ class SimpleCheckpointManager:
         *,
         mode: str = "max",
         dry_run: bool = False,
-    ) -> list[Path]:
+    ) -> list[AnyPath]:
         """Delete committed checkpoints no retention policy keeps; returns the model paths (to be) deleted.
 
         Kept: the union of the last ``keep_last_n``, the best ``keep_best_k`` by ``metric``, every epoch
@@ -361,14 +377,29 @@ class SimpleCheckpointManager:
             return [i.model_path for i in doomed]
         for info in doomed:
             if info.yaml_path is not None:
-                remove_file(info.yaml_path)
-            remove_file(info.model_path)
+                self._storage.remove(info.yaml_path)
+            self._storage.remove(info.model_path)
         if self.fsync:
-            fsync_dir(self.checkpoint_dir)
+            self._storage.sync_dir(self.checkpoint_dir)
         return [i.model_path for i in doomed]
 
+    def wait(self) -> None:
+        """Block until every save handed to the background writer is committed (``async_commit``).
+
+        Raises a `CheckpointError` naming the file if a background commit failed (that checkpoint was
+        not committed; the previous ones are intact). A no-op for synchronous managers.
+        """
+        if self._commits is not None:
+            self._commits.wait()
+
     def close(self) -> None:
-        """Release the writer lease (taken on the first write)."""
+        """Commit pending saves (see `wait`), then release the writer lease (taken on the first write)."""
+        try:
+            self.wait()
+        finally:
+            self._release_lease()
+
+    def _release_lease(self) -> None:
         if self._lease is not None:
             self._lease.release()
             self._lease = None
@@ -381,27 +412,40 @@ class SimpleCheckpointManager:
     ) -> None:
         self.close()
 
+    def _before_write(self) -> None:
+        """Surface a failed background commit; keep at most two commits in flight (a model + a state)."""
+        if self._commits is not None:
+            self._commits.throttle(keep=1)
+
+    def _enqueue(self, commit: Callable[[], None], path: AnyPath, discard: Callable[[], None]) -> None:
+        if self._commits is None:
+            self._commits = _CommitQueue(f"simple_ckpt-commit-{self.run_name}")
+        self._commits.submit(commit, path, discard)
+
     def _acquire_lease(self) -> None:
         if self._lease is None:
-            self._lease = RunLease(self.run_dir, checkpoint_dir=self.checkpoint_dir).acquire()
+            self._lease = self._storage.lease(self.run_dir, self.checkpoint_dir).acquire()
             self._sweep_stale_temp_files()
+        else:
+            renew = getattr(self._lease, "renew", None)
+            if renew is not None:
+                renew()
 
     def _sweep_stale_temp_files(self) -> None:
         """Remove temp files that writers killed mid-save left behind (their pid is gone).
 
         Only the lease holder writes here, so a temp file of a dead process can never be renamed into
-        place any more; without this, every crash during a 200 MB save would leave 200 MB behind.
+        place any more; without this, every crash during a 200 MB save would leave 200 MB behind. In a
+        remote run dir pids of other hosts mean nothing: there, temp keys of other processes are removed
+        once the lease is ours (their writer no longer holds it).
         """
-        try:
-            names = os.listdir(self.checkpoint_dir)
-        except OSError:
-            return
-        for name in names:
+        remote = self._storage.remote
+        for name in self._storage.iter_names(self.checkpoint_dir):
             if not layout.is_temp_file(name):
                 continue
             pid = layout.temp_file_pid(name)
-            if pid is not None and pid != os.getpid() and not _pid_alive(pid):
-                remove_file(self.checkpoint_dir / name)
+            if pid is not None and pid != os.getpid() and (remote or not _pid_alive(pid)):
+                self._storage.remove(self.checkpoint_dir / name)
 
     # ------------------------------------------------------------------ reading
 
@@ -412,8 +456,9 @@ class SimpleCheckpointManager:
         naming the file and the checkpoint is still listed; a sidecar without model is skipped with a
         warning.
         """
-        scan = layout.scan_checkpoints(self.checkpoint_dir)
-        sidecars = read_sidecars(self.checkpoint_dir, scan) if scan.yamls else {}
+        self.wait()  # our own pending saves first: a listing never misses what this process saved
+        scan = self._storage.scan(self.checkpoint_dir)
+        sidecars = read_sidecars(self.checkpoint_dir, scan, self._storage) if scan.yamls else {}
         infos: list[CheckpointInfo] = []
         for epoch in scan.epochs():
             model_name = scan.models.get(epoch)
@@ -442,7 +487,7 @@ class SimpleCheckpointManager:
             directory, model_name, yaml_name, epoch, sidecar.metadata, sidecar.integrity
         )
 
-    def find_best_checkpoint(self, metric: str = "score", mode: str = "max") -> Path | None:
+    def find_best_checkpoint(self, metric: str = "score", mode: str = "max") -> AnyPath | None:
         """The model path with the best ``metric`` (a dotted path into nested metadata), or None.
 
         Checkpoints without the metric, or with NaN, are skipped; ties go to the newest epoch.
@@ -451,7 +496,7 @@ class SimpleCheckpointManager:
         ranked = _rank_by_metric(self.list_all_checkpoints(), metric, mode)
         return ranked[0].model_path if ranked else None
 
-    def find_checkpoints_by_score(self, min_score: float, metric: str = "score") -> list[Path]:
+    def find_checkpoints_by_score(self, min_score: float, metric: str = "score") -> list[AnyPath]:
         """Model paths whose ``metric`` is >= ``min_score``, in epoch order."""
         return [
             info.model_path
@@ -522,20 +567,21 @@ class SimpleCheckpointManager:
         Loaded with ``torch.load(weights_only=True)`` by default (optimizer state is tensors and plain
         values); pass ``weights_only=False`` if your extras pickle classes of your own.
         """
-        path = layout.trainer_state_path(self.checkpoint_dir)
-        if not path.exists():
+        self.wait()
+        path = self.checkpoint_dir / layout.TRAINER_STATE
+        if not self._storage.exists(path):
             return None
-        state = _torch_load(path, path.read_bytes(), map_location, weights_only)
+        state = _torch_load(path, self._storage.read_bytes(path), map_location, weights_only)
         if not isinstance(state, dict) or "epoch" not in state:
             raise CheckpointError(f"{path}: not a simple_ckpt trainer state (expected a dict with 'epoch')")
         return state
 
     def _size_matches(self, info: CheckpointInfo) -> bool:
-        return info.size is not None and layout.file_size(info.model_path) == info.size
+        return info.size is not None and self._storage.size(info.model_path) == info.size
 
     def _verifies(self, info: CheckpointInfo) -> bool:
         """Full hash check, skipped for a file this manager wrote and nobody replaced since."""
-        identity = _file_identity(info.model_path)
+        identity = self._storage.identity(info.model_path)
         if identity is not None and self._written.get(info.model_path.name) == identity:
             return True
         try:
@@ -543,6 +589,89 @@ class SimpleCheckpointManager:
         except CheckpointError:
             return False
         return True
+
+
+class _CommitQueue:
+    """The background writer of an ``async_commit`` manager: one thread, commits in FIFO order.
+
+    A save writes and hashes its bytes into a temp file in the caller, then hands the commit (fsync,
+    rename, directory fsync, YAML) to this queue; the commits run one after the other in submission
+    order, so a trainer state saved after a model is never committed before it. Nothing is renamed
+    before its bytes are durable, so a crash at any point leaves what the synchronous path would. The
+    first failure is kept and raised by the next `wait` (or save); the jobs queued behind a failed one
+    are discarded, never committed. Pending commits are flushed at interpreter exit.
+    """
+
+    def __init__(self, name: str) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name[:40])
+        self._pending: list[tuple[Any, AnyPath]] = []
+        self._error: CheckpointError | None = None
+        self._poisoned = False  # a commit failed: what was queued behind it is discarded
+        self._lock = threading.Lock()
+        _LIVE_QUEUES.add(self)
+
+    def submit(self, commit: Callable[[], None], path: AnyPath, discard: Callable[[], None]) -> None:
+        def job() -> None:
+            if self._poisoned:  # an earlier commit failed: never commit what came after it
+                discard()
+                raise CheckpointError(f"{path}: not committed, an earlier save failed")
+            try:
+                commit()
+            except BaseException as exc:
+                with self._lock:
+                    self._poisoned = True
+                    if self._error is None:
+                        self._error = CheckpointError(f"{path}: background commit failed: {_one_line(exc)}")
+                        self._error.__cause__ = exc
+                raise
+
+        with self._lock:
+            self._pending.append((self._executor.submit(job), path))
+
+    def throttle(self, keep: int) -> None:
+        """Wait until at most ``keep`` commits are pending; raise a stored failure."""
+        while True:
+            with self._lock:
+                if len(self._pending) <= keep:
+                    break
+                future, _ = self._pending[0]
+            _quiet_result(future)
+            with self._lock:
+                if self._pending and self._pending[0][0] is future:
+                    self._pending.pop(0)
+        self._raise_failure()
+
+    def wait(self) -> None:
+        self.throttle(keep=0)
+
+    def _raise_failure(self) -> None:
+        with self._lock:
+            error, self._error = self._error, None
+            if not self._pending:
+                self._poisoned = False
+        if error is not None:
+            raise error
+
+
+def _quiet_result(future: Any) -> None:
+    try:
+        future.result()
+    except BaseException:  # noqa: BLE001 - recorded by the job, raised by _raise_failure
+        pass
+
+
+_LIVE_QUEUES: weakref.WeakSet[_CommitQueue] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_pending_commits() -> None:
+    for queue in list(_LIVE_QUEUES):
+        try:
+            queue.wait()
+        except CheckpointError as exc:
+            warnings.warn(f"simple_ckpt: at exit: {exc}", stacklevel=1)
 
 
 # ---------------------------------------------------------------------- module-level helpers
@@ -567,12 +696,14 @@ def load_agent_from(
 ) -> Any:
     """Load an agent from a model file, a ``file://`` URI, a run dir or a ``checkpoints/`` dir (latest).
 
-    A model file with a simple_ckpt sidecar is verified against it; one without is loaded as it is
-    (you named it), unless it is a legacy pickle, which raises `LegacyCheckpointError`. A directory loads
-    its newest verified checkpoint, and raises if it has none.
+    Remote URLs (``s3://bucket/runs/x``, ``gs://...``: any fsspec URL, see `simple_ckpt.storage`) work
+    the same way. A model file with a simple_ckpt sidecar is verified against it; one without is loaded
+    as it is (you named it), unless it is a legacy pickle, which raises `LegacyCheckpointError`. A
+    directory loads its newest verified checkpoint, and raises if it has none.
     """
     path = path_from_uri(path_or_uri)
-    if path.is_dir():
+    storage = storage_for(path)
+    if storage.is_dir(path):
         manager = manager_for_dir(path)
         agent = manager.load_agent(
             map_location=map_location, strict=strict, weights_only=weights_only, agent_factory=agent_factory
@@ -580,10 +711,14 @@ def load_agent_from(
         if agent is None:
             raise CheckpointError(f"{path}: no checkpoints found (looked in {manager.checkpoint_dir})")
         return agent
-    if not path.exists():
+    if not storage.exists(path):
         raise CheckpointError(f"{path}: no such file or directory")
-    sidecar_path = layout.yaml_path_for_model(path)
-    sidecar = parse_sidecar(sidecar_path) if sidecar_path.exists() and sidecar_path != path else None
+    sidecar_path = path.with_suffix(".yaml")
+    sidecar = (
+        parse_sidecar(sidecar_path, storage=storage)
+        if sidecar_path != path and storage.exists(sidecar_path)
+        else None
+    )
     epoch = layout.parse_model_name(path.name)
     info = CheckpointInfo(
         model_path=path,
@@ -606,10 +741,11 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises `CheckpointError` when the sidecar is missing or unreadable.
     """
     target = path_from_uri(path)
-    sidecar_path = target if target.suffix == ".yaml" else layout.yaml_path_for_model(target)
-    if not sidecar_path.exists():
+    storage = storage_for(target)
+    sidecar_path = target if target.suffix == ".yaml" else target.with_suffix(".yaml")
+    if not storage.exists(sidecar_path):
         raise CheckpointError(f"{target}: no metadata sidecar {sidecar_path.name}")
-    sidecar = parse_sidecar(sidecar_path)
+    sidecar = parse_sidecar(sidecar_path, storage=storage)
     if sidecar.error is not None:
         raise CheckpointError(sidecar.error)
     return sidecar.metadata
@@ -618,10 +754,11 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 def read_integrity(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The ``simple_ckpt`` integrity block of a checkpoint's sidecar, or None if it has none."""
     target = path_from_uri(path)
-    sidecar_path = target if target.suffix == ".yaml" else layout.yaml_path_for_model(target)
-    if not sidecar_path.exists():
+    storage = storage_for(target)
+    sidecar_path = target if target.suffix == ".yaml" else target.with_suffix(".yaml")
+    if not storage.exists(sidecar_path):
         return None
-    return parse_sidecar(sidecar_path, summary=False).integrity
+    return parse_sidecar(sidecar_path, summary=False, storage=storage).integrity
 
 
 def verify_checkpoint(info: CheckpointInfo) -> bytes:
@@ -630,21 +767,22 @@ def verify_checkpoint(info: CheckpointInfo) -> bytes:
     The sidecar is read afresh (not taken from a listing's cache): the file on disk is the truth.
     """
     model = info.model_path
+    storage = storage_for(model)
     integrity = info.integrity
     if info.yaml_path is not None and info.problem is None:
-        if not info.yaml_path.exists():
+        if not storage.exists(info.yaml_path):
             raise CheckpointError(f"{model}: its YAML sidecar {info.yaml_path.name} disappeared")
-        fresh = parse_sidecar(info.yaml_path, summary=False)
+        fresh = parse_sidecar(info.yaml_path, summary=False, storage=storage)
         if fresh.error is not None:
             raise CheckpointError(fresh.error)
         integrity = fresh.integrity
     if integrity is None:
         if info.problem is not None:
             raise CheckpointError(info.problem)
-        reason = legacy_reason(model) if model.exists() else None
+        reason = _legacy_reason(model) if storage.exists(model) else None
         if reason is not None:
             raise LegacyCheckpointError(
-                f"{model}: {reason}, not a simple_ckpt checkpoint; {migrate_hint(model)}"
+                f"{model}: {reason}, not a simple_ckpt checkpoint; {_migrate_hint(model)}"
             )
         raise CheckpointError(
             f"{model}: no simple_ckpt YAML sidecar (an interrupted save, or not written by simple_ckpt); not trusted"
@@ -655,7 +793,7 @@ def verify_checkpoint(info: CheckpointInfo) -> bytes:
             f"{info.yaml_path}: integrity format_version {version!r} is not supported by this version"
         )
     expected_size = integrity.get("size")
-    actual_size = layout.file_size(model)
+    actual_size = storage.size(model)
     if actual_size is None:
         raise CheckpointError(f"{model}: missing (its YAML {info.yaml_path} exists)")
     if actual_size != expected_size:
@@ -667,9 +805,15 @@ def verify_checkpoint(info: CheckpointInfo) -> bytes:
     if not isinstance(hash_name, str) or not isinstance(expected_hash, str):
         raise CheckpointError(f"{info.yaml_path}: integrity block has no hash")
     try:
-        data, digest = read_bytes_hashed(model, hash_name)
+        hasher = new_hasher(hash_name)
     except ValueError as exc:
         raise CheckpointError(f"{info.yaml_path}: {exc}") from None
+    try:
+        data = storage.read_bytes(model)
+    except FileNotFoundError:
+        raise CheckpointError(f"{model}: missing (its YAML {info.yaml_path} exists)") from None
+    hasher.update(data)
+    digest = hasher.hexdigest()
     if digest != expected_hash:
         raise CheckpointError(f"{model}: content {hash_name} does not match its YAML (corrupted or replaced)")
     return data
@@ -685,12 +829,12 @@ def _load_checkpoint(
 
 
 def _load_unverified(
-    path: Path, map_location: Any, weights_only: bool, agent_factory: AgentFactory | None
+    path: AnyPath, map_location: Any, weights_only: bool, agent_factory: AgentFactory | None
 ) -> Any:
-    reason = legacy_reason(path)
+    reason = _legacy_reason(path)
     if reason is not None:
-        raise LegacyCheckpointError(f"{path}: {reason}, not a simple_ckpt checkpoint; {migrate_hint(path)}")
-    data = path.read_bytes()
+        raise LegacyCheckpointError(f"{path}: {reason}, not a simple_ckpt checkpoint; {_migrate_hint(path)}")
+    data = storage_for(path).read_bytes(path)
     try:
         obj = _torch_load(path, data, map_location, True)
     except WeightsOnlyError:
@@ -700,13 +844,13 @@ def _load_unverified(
     return _finish(obj, path, agent_factory)
 
 
-def _finish(obj: Any, path: Path, agent_factory: AgentFactory | None) -> Any:
+def _finish(obj: Any, path: AnyPath, agent_factory: AgentFactory | None) -> Any:
     if is_weights_only_payload(obj):
         return build_agent_from_payload(obj, agent_factory, str(path))
     return obj
 
 
-def _torch_load(path: Path, data: bytes, map_location: Any, weights_only: bool) -> Any:
+def _torch_load(path: AnyPath, data: bytes, map_location: Any, weights_only: bool) -> Any:
     import pickle
 
     import torch
@@ -740,12 +884,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _file_identity(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+def _migrate_hint(model: AnyPath) -> str:
+    if isinstance(model, RemotePath):
+        ckpt_dir = model.parent
+        run_dir = ckpt_dir.parent if ckpt_dir.name == layout.CHECKPOINTS_DIRNAME else ckpt_dir
+        return f"convert it with `simple-ckpt migrate {run_dir}`"
+    return migrate_hint(model)
+
+
+def _legacy_reason(model: AnyPath) -> str | None:
+    """`legacy_reason` of a local or remote file (a remote one is downloaded to a temp file first)."""
+    if isinstance(model, RemotePath):
+        with storage_for(model).local_copy(model) as local:
+            return legacy_reason(local)
+    return legacy_reason(model)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -774,19 +926,12 @@ def _rank_by_metric(infos: list[CheckpointInfo], metric: str, mode: str) -> list
     return [info for _, info in scored]
 
 
-def path_from_uri(path_or_uri: str | os.PathLike[str]) -> Path:
-    text = os.fspath(path_or_uri)
-    if isinstance(text, str) and "://" in text:
-        scheme, _, rest = text.partition("://")
-        if scheme != "file":
-            raise CheckpointError(
-                f"{text}: unsupported URI scheme {scheme!r} (only local paths and file:// URIs)"
-            )
-        return Path(rest)
-    return Path(text)
+def path_from_uri(path_or_uri: str | os.PathLike[str]) -> AnyPath:
+    """A local path (plain paths, ``file://`` URIs) or a `RemotePath` (``s3://``, ``gs://``...)."""
+    return to_path(path_or_uri)
 
 
-def manager_for_dir(path: Path) -> SimpleCheckpointManager:
-    if (path / layout.CHECKPOINTS_DIRNAME).is_dir():
+def manager_for_dir(path: AnyPath) -> SimpleCheckpointManager:
+    if storage_for(path).is_dir(path / layout.CHECKPOINTS_DIRNAME):
         return SimpleCheckpointManager(path)
     return SimpleCheckpointManager(path.parent, checkpoint_dir=path)

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from simple_ckpt.atomic import atomic_write_text
 from simple_ckpt.errors import CheckpointError
 from simple_ckpt.layout import DirScan
 from simple_ckpt.metadata import load_yaml_text, split_integrity
+from simple_ckpt.storage import LOCAL, AnyPath, Storage
 
 INDEX_NAME = ".simple_ckpt-index.json"
 INDEX_VERSION = 2
@@ -41,11 +40,11 @@ class Sidecar:
     error: str | None = None
 
 
-def read_sidecars(ckpt_dir: Path, scan: DirScan) -> dict[int, Sidecar]:
-    """Every sidecar in ``scan``, by epoch, parsed or taken from the cache."""
+def read_sidecars(ckpt_dir: AnyPath, scan: DirScan, storage: Storage = LOCAL) -> dict[int, Sidecar]:
+    """Every sidecar in ``scan``, by epoch, parsed or taken from the cache (local or remote run dir)."""
     index_path = ckpt_dir / INDEX_NAME
     use_index = len(scan.yamls) >= INDEX_MIN_SIDECARS
-    cached = _load_index(index_path) if use_index else {}
+    cached = _load_index(index_path, storage) if use_index else {}
     fresh: dict[str, dict[str, Any]] = {}
     changed = False
     result: dict[int, Sidecar] = {}
@@ -55,7 +54,7 @@ def read_sidecars(ckpt_dir: Path, scan: DirScan) -> dict[int, Sidecar]:
             sidecar = Sidecar(entry["metadata"], entry["integrity"])
             fresh[name] = entry
         else:
-            sidecar = parse_sidecar(ckpt_dir / name)
+            sidecar = parse_sidecar(ckpt_dir / name, storage=storage)
             changed = True
             if (
                 use_index
@@ -70,7 +69,7 @@ def read_sidecars(ckpt_dir: Path, scan: DirScan) -> dict[int, Sidecar]:
                 }
         result[epoch] = sidecar
     if use_index and (changed or len(fresh) != len(cached)):
-        _store_index(index_path, fresh)
+        _store_index(index_path, fresh, storage)
     return result
 
 
@@ -82,15 +81,16 @@ def summarize_integrity(block: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if block is None else {k: block.get(k) for k in SUMMARY_KEYS}
 
 
-def parse_sidecar(path: Path, *, summary: bool = True) -> Sidecar:
+def parse_sidecar(path: AnyPath, *, summary: bool = True, storage: Storage = LOCAL) -> Sidecar:
     """Parse one sidecar; an unreadable one yields a Sidecar with ``error`` set (never raises).
 
     With ``summary`` (listings) the integrity block is reduced to `SUMMARY_KEYS`.
     """
     try:
-        text = path.read_bytes()
-    except OSError as exc:
-        return Sidecar({}, None, f"{path}: cannot read: {exc.strerror or exc}")
+        text = storage.read_bytes(path)
+    except (OSError, CheckpointError) as exc:
+        detail = getattr(exc, "strerror", None) or exc
+        return Sidecar({}, None, f"{path}: cannot read: {detail}")
     try:
         document = load_yaml_text(text, str(path))
     except CheckpointError as exc:
@@ -99,10 +99,10 @@ def parse_sidecar(path: Path, *, summary: bool = True) -> Sidecar:
     return Sidecar(user, summarize_integrity(integrity) if summary else integrity)
 
 
-def _load_index(path: Path) -> dict[str, dict[str, Any]]:
+def _load_index(path: AnyPath, storage: Storage) -> dict[str, dict[str, Any]]:
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(storage.read_bytes(path))
+    except (OSError, ValueError, CheckpointError):
         return {}
     if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
         return {}
@@ -121,10 +121,10 @@ def _load_index(path: Path) -> dict[str, dict[str, Any]]:
     return valid
 
 
-def _store_index(path: Path, entries: dict[str, dict[str, Any]]) -> None:
+def _store_index(path: AnyPath, entries: dict[str, dict[str, Any]], storage: Storage) -> None:
     text = json.dumps({"version": INDEX_VERSION, "entries": entries}, separators=(",", ":"))
     try:
-        atomic_write_text(path, text, fsync=False)
+        storage.write_cache(path, text.encode("utf-8"))
     except OSError:
         pass  # read-only run dir: stay uncached
 

@@ -35,4 +35,4 @@ def stress_trials(ci_sample: int, full: int) -> int:
 
 
 # The stand-in legacy world (fixture `legacy_world`), shared by the migrate and inspect tests.
-pytest_plugins = ["legacy_world"]
+pytest_plugins = ["legacy_world", "s3_server"]

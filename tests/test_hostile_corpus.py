@@ -263,7 +263,7 @@ def test_inspect_cli_refuses_every_hostile_file_in_one_line_each(tmp_path: Path)
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("simple-ckpt inspect: error:")]
     assert len(errors) == len(CASES), proc.stderr
-    for case, path in zip(CASES, paths):
+    for case, path in zip(CASES, paths, strict=True):
         line = next((e for e in errors if str(path) in e or str(path.with_suffix(".yaml")) in e), "")
         assert _named(line, case), (case.name, line)
     assert f"{len(CASES)} of {len(CASES)} file(s) failed" in proc.stderr

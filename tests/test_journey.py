@@ -39,16 +39,22 @@ def test_legacy_train_dir_generations_are_the_ones_migrate_detects(tmp_path: Pat
     assert all(p.suffix == ".pt" for p in (tmp_path / "train_dir").rglob("*") if p.is_file())
     report_path = tmp_path / "report.json"
     out = str(tmp_path / "new")
-    code, _ = run_cli(["migrate", str(tmp_path / "train_dir"), "--out", out, "-q", "--report", str(report_path)])
+    code, _ = run_cli(
+        ["migrate", str(tmp_path / "train_dir"), "--out", out, "-q", "--report", str(report_path)]
+    )
     assert code == 0
     report = json.loads(report_path.read_text())
-    detected = {entry["source"]: entry["generation"] for entry in report["files"] if entry["kind"] == "policy"}
+    detected = {
+        entry["source"]: entry["generation"] for entry in report["files"] if entry["kind"] == "policy"
+    }
     expected = {}
     for run, epochs in DEMO_RUNS.items():
         for (_, generation), path in zip(epochs, built.runs[run], strict=True):
             expected[str(path.relative_to(tmp_path / "train_dir"))] = generation
     assert detected == expected
-    trainer = {entry["run"]: entry["generation"] for entry in report["files"] if entry["kind"] == "trainer_state"}
+    trainer = {
+        entry["run"]: entry["generation"] for entry in report["files"] if entry["kind"] == "trainer_state"
+    }
     assert trainer == {"nav_2025_05": "T3", "nav_2025_07": "T7", "arena_2025_08": "T7", "arena_2025_09": "N"}
 
 
@@ -106,20 +112,15 @@ def test_journey_runs_every_step_and_leaves_the_migrated_world(tmp_path: Path) -
     assert "TODO(simple-ckpt)" in (tmp_path / "code" / "metta" / "tools" / "sim.py").read_text()
     assert "PolicyMetadata" not in (tmp_path / "code" / "metta" / "eval" / "metadata.py").read_text()
 
+    # The inputs are untouched: the builder is deterministic, so the train_dir equals a fresh build.
+    build_legacy_train_dir(tmp_path / "fresh" / "train_dir")
+    assert _digests(tmp_path / "train_dir") == _digests(tmp_path / "fresh" / "train_dir")
+    remaining = set(LEGACY_CODEBASE) - set(LEGACY_MODULES)
+    assert {str(p.relative_to(tmp_path / "code")) for p in (tmp_path / "code").rglob("*.py")} == remaining
+
     summary = format_summary(result)
     assert all(name in summary for name in names)
     assert summary in "\n".join(lines)
-
-
-def test_journey_leaves_the_legacy_inputs_untouched(tmp_path: Path) -> None:
-    result = run_journey(tmp_path, train=False, echo=lambda _: None)
-    assert result.step("migrate").exit_code == 0
-    fresh = tmp_path.parent / "fresh"
-    build_legacy_train_dir(fresh / "train_dir")
-    # The builder is deterministic, so an untouched train_dir equals a freshly built one byte for byte.
-    assert _digests(tmp_path / "train_dir") == _digests(fresh / "train_dir")
-    remaining = set(LEGACY_CODEBASE) - set(LEGACY_MODULES)
-    assert {str(p.relative_to(tmp_path / "code")) for p in (tmp_path / "code").rglob("*.py")} == remaining
 
 
 def test_journey_refuses_a_used_directory(tmp_path: Path) -> None:
@@ -149,7 +150,10 @@ def test_demo_command_from_a_clean_interpreter(tmp_path: Path) -> None:
     assert "migrate [17/17]" in done.stderr  # progress of the long step
     logs = sorted(p.name for p in (tmp_path / "demo" / "logs").iterdir())
     assert any(name.endswith("-migrate.txt") for name in logs)
-    assert "migrate: 17 converted, 0 failed" in next((tmp_path / "demo" / "logs").glob("*-migrate.txt")).read_text()
+    assert (
+        "migrate: 17 converted, 0 failed"
+        in next((tmp_path / "demo" / "logs").glob("*-migrate.txt")).read_text()
+    )
 
 
 def test_demo_train_only_keeps_the_tiny_policy_example(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import simple_ckpt.sidecars as sidecars
+import simple_ckpt.storage as storage
 from simple_ckpt import SimpleCheckpointManager
 from simple_ckpt.sidecars import INDEX_NAME
 
@@ -116,7 +117,7 @@ def test_unwritable_run_dir_still_lists(tmp_path: Path, monkeypatch: pytest.Monk
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(sidecars, "atomic_write_text", denied)
+    monkeypatch.setattr(storage, "atomic_write", denied)  # what LocalStorage.write_cache writes with
     assert [i.metadata["score"] for i in manager.list_all_checkpoints()] == [1, 2, 3, 4]
     assert not (manager.checkpoint_dir / INDEX_NAME).exists()
     manager.close()

@@ -521,3 +521,48 @@ def test_kill_9_at_random_moments_then_rerun_equals_an_uninterrupted_run(
         proc.wait()
         assert migrate(work, "--in-place").exit_code == 0, f"trial {trial}"
         assert _normalised(work) == expected, f"trial {trial}"
+
+
+def test_in_place_b1_pair_keeps_its_yaml_whose_name_the_output_reuses(
+    legacy_world: Any, tmp_path: Path
+) -> None:
+    run = legacy_world.root / "run_b1"
+    legacy_world.write_safetensors_pair(run / "checkpoints" / "model_0030", epoch=30)
+    before = sha_tree(run)
+    assert migrate(run, "--check").exit_code == 1
+    result = migrate(run, "--in-place")
+    assert result.exit_code == 0, result.output
+    after = sha_tree(run)
+    for rel, digest in before.items():
+        assert after[f"legacy/{rel}"] == digest  # the .safetensors and its B1 .yaml, byte-identical
+    assert not (run / "checkpoints/model_0030.safetensors").exists()
+    (info,) = SimpleCheckpointManager(run).list_all_checkpoints()
+    assert info.epoch == 30 and info.metadata["source"]["generation"] == "B1"
+    assert migrate(run, "--in-place").exit_code == 0
+    assert migrate(run, "--check").exit_code == 0
+    assert {k: v for k, v in sha_tree(run).items() if "lease" not in k} == {
+        k: v for k, v in after.items() if "lease" not in k
+    }
+
+
+def test_in_place_with_jobs_converts_each_run_under_its_lease_in_workers(
+    legacy_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from migrate import runner as runner_mod
+
+    monkeypatch.setattr(runner_mod, "WORKER_STARTUP_SECONDS", 0.0)
+    root = legacy_world.root / "td"
+    for name in ("r1", "r2", "r3", "r4"):
+        legacy_world.make_run_dir(root, name, generation="L7", epochs=(5,), trainer_state="T7")
+    before = sha_tree(root)
+    result = migrate(root, "--in-place", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    after = sha_tree(root)
+    for rel, digest in before.items():
+        run, rest = rel.split("/", 1)
+        assert after[f"{run}/legacy/{rest}"] == digest
+    for name in ("r1", "r2", "r3", "r4"):
+        manager = SimpleCheckpointManager(root / name)
+        assert [i.epoch for i in manager.list_all_checkpoints()] == [5]
+        assert manager.load_trainer_state()["migration_source"]["generation"] == "T7"
+    assert not list(root.rglob(".simple_ckpt-migrate"))  # staging areas removed

@@ -245,3 +245,25 @@ def test_discovery_names_the_run_of_a_relative_dot_path_and_prefers_pt_over_its_
     found = discover([Path(".")])
     assert [(c.run, c.rel) for c in found.candidates] == [("my_run", "checkpoints/model_0004.pt")]
     assert "model_0004.pt" in found.skipped[0].reason
+
+
+def test_verify_digests_catches_a_changed_a_missing_and_a_retyped_tensor(tmp_path: Path) -> None:
+    from migrate.verify import VerificationError, digest_state_dict, verify_digests
+    from simple_ckpt.payload import make_weights_only_payload
+
+    source = {"components.a": torch.arange(6.0), "components.b": torch.ones(2, 2), "c": torch.zeros(3)}
+    expected = digest_state_dict(source, a1_to_a2_key)
+    good = tmp_path / "good.pt"
+    torch.save(make_weights_only_payload({a1_to_a2_key(k): v for k, v in source.items()}, "X"), good)
+    assert verify_digests(good, "weights-only", expected) == 3
+    bad_values = dict(source, **{"components.a": torch.arange(6.0).flip(0)})
+    bad = tmp_path / "bad.pt"
+    written = {a1_to_a2_key(k): v for k, v in bad_values.items() if k != "c"}
+    written["policy.components.b"] = written["policy.components.b"].double()
+    torch.save(make_weights_only_payload(written, "X"), bad)
+    with pytest.raises(VerificationError) as info:
+        verify_digests(bad, "weights-only", expected)
+    message = str(info.value)
+    assert "'policy.components.a': values differ" in message
+    assert "'policy.components.b': torch.float64" in message
+    assert "'c' is missing" in message

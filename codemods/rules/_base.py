@@ -18,7 +18,7 @@ from libcst.codemod import Codemod, CodemodContext, VisitorBasedCodemodCommand
 
 from codemods.rules._imports import ORIGINAL_BINDINGS_KEY, finalize_imports
 from codemods.rules._resolve import LegacyBindings, scan_bindings
-from codemods.rules._todo import STATEMENT_TYPES, add_todo
+from codemods.rules._todo import STATEMENT_CLASSES, STATEMENT_TYPES, add_todo
 
 STATS_KEY = "simple_ckpt.stats"
 DRIVER_KEY = "simple_ckpt.driver"
@@ -56,7 +56,7 @@ class TodoMarking:
         return type(self).__name__
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, STATEMENT_TYPES):
+        if type(node) in STATEMENT_CLASSES:
             self._todo_stack().append([])
         # Plain CSTTransformer dispatch: the rules use no matcher decorators, and libcst's
         # MatcherDecoratableTransformer bookkeeping costs about 5x a plain visit on every node.
@@ -64,7 +64,7 @@ class TodoMarking:
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         result = cst.CSTTransformer.on_leave(self, original_node, updated_node)  # type: ignore[arg-type]
-        if isinstance(original_node, STATEMENT_TYPES):
+        if type(original_node) in STATEMENT_CLASSES:
             messages = self._todo_stack().pop()
             if not messages:
                 return result
@@ -75,6 +75,13 @@ class TodoMarking:
             if isinstance(result, STATEMENT_TYPES):
                 return self._mark(result, messages)
         return result
+
+    # No rule uses visit_<Node>_<attribute> hooks; the default lookups cost a getattr per field per node.
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
 
     def _mark(self, statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
         marked = add_todo(statement, messages)
@@ -94,8 +101,8 @@ class LegacyRule(TodoMarking, VisitorBasedCodemodCommand):
     # when the module imports nothing legacy.
     NEEDS_LEGACY_IMPORT: ClassVar[bool] = True
 
-    on_visit_attribute = cst.CSTTransformer.on_visit_attribute
-    on_leave_attribute = cst.CSTTransformer.on_leave_attribute
+    on_visit_attribute = TodoMarking.on_visit_attribute
+    on_leave_attribute = TodoMarking.on_leave_attribute
 
     def __init__(self, context: CodemodContext) -> None:
         # Not MatcherDecoratableTransformer.__init__: it introspects the class for @visit/@leave matcher
@@ -104,6 +111,18 @@ class LegacyRule(TodoMarking, VisitorBasedCodemodCommand):
         Codemod.__init__(self, context)
         cst.CSTTransformer.__init__(self)
         self.bindings = LegacyBindings()
+
+    # Rules rewrite uses, never import statements (the import pass owns those): do not descend into them.
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    @classmethod
+    def wants(cls, text: str) -> bool:
+        """Cheap test on the file's text: can this rule have anything to do?"""
+        return not cls.TRIGGERS or any(word in text for word in cls.TRIGGERS)
 
     # --- entry points ---------------------------------------------------------------------------------
 
@@ -114,7 +133,10 @@ class LegacyRule(TodoMarking, VisitorBasedCodemodCommand):
 
     def apply(self, tree: cst.Module) -> cst.Module:
         """Apply only this rule (the driver calls this for each rule over the same tree)."""
-        self.bindings = scan_bindings(tree, self.context.full_module_name)
+        # Rules only rewrite uses, never imports (the import pass does), so the bindings of the input
+        # tree hold for every rule of one run: computed once, shared through the context.
+        cached = self.context.scratch.get(ORIGINAL_BINDINGS_KEY)
+        self.bindings = cached if cached is not None else scan_bindings(tree, self.context.full_module_name)
         self.context.scratch.setdefault(ORIGINAL_BINDINGS_KEY, self.bindings)
         if self.NEEDS_LEGACY_IMPORT and not self.bindings:
             return tree

@@ -29,6 +29,7 @@ from codemods.rules._todo import add_todo
 
 FIRST_PARTY_KEY = "simple_ckpt.first_party"
 ORIGINAL_BINDINGS_KEY = "simple_ckpt.original_bindings"
+IMPORT_HOLDERS_KEY = "simple_ckpt.import_holders"
 _SECTION_ORDER = {"future": 0, "stdlib": 1, "thirdparty": 2, "firstparty": 3, "local": 4}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ANNOTATION_LIKE = re.compile(r"[\w.\[\]|, ]+")
@@ -50,7 +51,8 @@ def finalize_imports(tree: cst.Module, context: CodemodContext, only: set[int] |
             bindings.names.setdefault(local, symbol)
     used = _used_names(tree, only)
     removable = {(module, obj) for module, obj, _ in removals if obj}
-    tree = _prune_imports(tree, bindings, used, removable, only)
+    holders = context.scratch.pop(IMPORT_HOLDERS_KEY, None)
+    tree = _prune_imports(tree, bindings, used, removable, holders if holders is not None else only)
     first_party = frozenset(context.scratch.get(FIRST_PARTY_KEY, ()))
     for item in additions:
         if item.obj_name is None or item.relative:

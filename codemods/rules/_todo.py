@@ -15,6 +15,23 @@ import libcst as cst
 from codemods.markers import TODO_PATTERN, todo_comment
 
 STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.ExceptHandler)
+# The same, as exact classes: `type(node) in STATEMENT_CLASSES` avoids the ABC isinstance slow path.
+STATEMENT_CLASSES = frozenset(
+    {
+        cst.SimpleStatementLine,
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.If,
+        cst.For,
+        cst.While,
+        cst.With,
+        cst.Try,
+        cst.TryStar,
+        cst.Match,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+    }
+)
 _HEADER_SKIP = frozenset({"body", "orelse", "handlers", "finalbody", "leading_lines", "decorators"})
 
 
@@ -39,6 +56,11 @@ def add_todo(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
     value = f"{existing}  {text}" if existing else text
     whitespace = target.whitespace if target.comment is not None else cst.SimpleWhitespace("  ")
     replacement = target.with_changes(whitespace=whitespace, comment=cst.Comment(value))
+    if isinstance(statement, cst.SimpleStatementLine) and statement.trailing_whitespace is target:
+        return statement.with_changes(trailing_whitespace=replacement)
+    body = getattr(statement, "body", None)
+    if isinstance(body, cst.IndentedBlock) and body.header is target:
+        return statement.with_changes(body=body.with_changes(header=replacement))
     return statement.deep_replace(target, replacement)  # type: ignore[return-value]
 
 

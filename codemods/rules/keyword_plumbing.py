@@ -18,13 +18,13 @@ import libcst as cst
 from codemods.rules._base import LegacyRule
 from codemods.rules._shapes import (
     DROP_KEYWORDS,
-    MANAGER_CLASS,
     MANAGER_PARAM,
     RENAME_STORE_KEYWORD,
     callee_name,
     drop_args,
     has_star_args,
 )
+from codemods.rules.trainer_state import manager_names
 
 RECORD_KEYWORDS = {
     "policy_record": "pass the agent or the checkpoint path instead of the PolicyRecord (decision F1)",
@@ -34,30 +34,11 @@ RECORD_KEYWORDS = {
 }
 
 
-class _ManagerBindings(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Param(self, node: cst.Param) -> None:
-        annotation = node.annotation.annotation if node.annotation is not None else None
-        if isinstance(annotation, cst.Name) and annotation.value == MANAGER_CLASS:
-            self.names.add(node.name.value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        value = node.value
-        if (
-            isinstance(value, cst.Call)
-            and isinstance(value.func, cst.Name)
-            and value.func.value == MANAGER_CLASS
-        ):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    self.names.add(target.target.value)
-
-
 class StoreKeywordPlumbing(LegacyRule):
     DESCRIPTION = "policy_store=/policy_record= keywords: rename, drop or TODO per callee table"
-    TRIGGERS = frozenset({"policy_store", "policy_record", "policy_pr"})
+    TRIGGERS = frozenset(
+        {"policy_store=", "policy_record=", "policy_pr=", "policy_store =", "policy_record ="}
+    )
     NEEDS_LEGACY_IMPORT = False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
@@ -65,9 +46,7 @@ class StoreKeywordPlumbing(LegacyRule):
         self._managers: list[set[str]] = [set()]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        visitor = _ManagerBindings()
-        node.visit(visitor)
-        self._managers.append(visitor.names | self._managers[-1])
+        self._managers.append(set(manager_names(node)) | self._managers[-1])
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef

@@ -41,6 +41,10 @@ class ThreadCheckpointManager(LegacyRule):
     DESCRIPTION = "def f(policy_store: PolicyStore) + legacy CheckpointManager(...) -> f(checkpoint_manager: SimpleCheckpointManager)"
     TRIGGERS = frozenset({"PolicyStore"})
 
+    @classmethod
+    def wants(cls, text: str) -> bool:
+        return "PolicyStore" in text and any(f"def {name}(" in text for name in RENAME_STORE_KEYWORD)
+
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:

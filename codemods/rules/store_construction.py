@@ -46,6 +46,7 @@ class StoreToManager(LegacyRule):
         self._classes: list[cst.ClassDef] = []
         self._functions: list[cst.FunctionDef] = []
         self._renames: list[dict[int, tuple[str, str]]] = []
+        self._owned: set[int] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes.append(node)
@@ -79,11 +80,11 @@ class StoreToManager(LegacyRule):
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
         if len(original_node.body) != 1 or not isinstance(original_node.body[0], cst.Assign):
-            return self._todo_other_calls(original_node, updated_node)
+            return updated_node
         assign = original_node.body[0]
         call = assign.value
         if not isinstance(call, cst.Call) or not self._is_factory(call):
-            return self._todo_other_calls(original_node, updated_node)
+            return updated_node
         if self._only_feeds_dropped_keywords(assign):
             self.counted()
             self.report(
@@ -118,12 +119,17 @@ class StoreToManager(LegacyRule):
         )
         return updated_node.with_changes(body=[new_assign])
 
-    def _todo_other_calls(
-        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine:
-        finder = _FactoryFinder(self)
-        original_node.visit(finder)
-        if finder.found:
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if (
+            len(node.body) == 1
+            and isinstance(node.body[0], cst.Assign)
+            and isinstance(node.body[0].value, cst.Call)
+        ):
+            self._owned.add(id(node.body[0].value))
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        # A store built anywhere else than `x = <factory>(...)` in a function: TODO.
+        if id(original_node) not in self._owned and self._is_factory(original_node):
             self.todo(
                 "the policy store is built here for loading policies by URI; SimpleCheckpointManager("
                 "run_dir=..., run_name=...) covers local runs only (wandb:// and file:// URIs need a decision)"
@@ -264,16 +270,6 @@ def _all_names(node: cst.CSTNode) -> set[str]:
     visitor = _AllNames()
     node.visit(visitor)
     return visitor.names
-
-
-class _FactoryFinder(cst.CSTVisitor):
-    def __init__(self, rule: StoreToManager) -> None:
-        self.rule = rule
-        self.found = False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.rule._is_factory(node):
-            self.found = True
 
 
 __all__ = ["StoreToManager", "iter_statements"]

@@ -1,0 +1,112 @@
+"""SIGKILL `simple-ckpt migrate --in-place` at chosen I/O steps (file boundaries and mid-write).
+
+Extends test_migrate_command.py's timing-based kill loop with a deterministic fault hook: the migrate
+process counts every write of a staged file and every replace/link/unlink/fsync, and kills itself at
+step N, N sampled over the whole run (measured by a counting run). After each kill, a rerun must exit 0
+and leave exactly the uninterrupted result (same files, tensors and YAML apart from timestamps; every
+original byte-identical under legacy/; no temp file left under a real name).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import stress_trials
+from test_migrate_command import _normalised, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import simple_ckpt.atomic as atomic
+    import migrate.runner as runner
+    import migrate.inplace as inplace
+    from simple_ckpt.cli import main
+
+    work, kill_at = sys.argv[1], int(sys.argv[2])
+    steps = [0]
+
+    def step():
+        steps[0] += 1
+        if steps[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def hooked(real):
+        def wrapper(*args, **kwargs):
+            step()
+            return real(*args, **kwargs)
+        return wrapper
+
+    class HookedOs:
+        def __init__(self, real):
+            self._real = real
+        def __getattr__(self, name):
+            value = getattr(self._real, name)
+            if name in ("replace", "link", "unlink", "fsync", "rename"):
+                return hooked(value)
+            return value
+
+    for module in (atomic, runner, inplace):
+        module.os = HookedOs(os)
+    real_write = atomic.HashingWriter.write
+    def write(self, data):
+        step()
+        return real_write(self, data)
+    atomic.HashingWriter.write = write
+    try:
+        main(["migrate", "-q", "--in-place", work], standalone_mode=False)
+    finally:
+        print("STEPS", steps[0], flush=True)
+    """
+)
+
+
+def _run(work: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-c", KILLER, str(work), str(kill_at)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.stress
+def test_migrate_killed_at_sampled_io_steps_then_rerun_equals_uninterrupted(
+    legacy_world: Any, tmp_path: Path
+) -> None:
+    template = legacy_world.make_run_dir(
+        legacy_world.root / "tpl", "run_k", generation="L6", epochs=(0, 5, 10)
+    )
+    legacy_world.make_run_dir(
+        legacy_world.root / "tpl", "run_z", generation="L0", epochs=(3,), trainer_state="T0"
+    )
+    reference = tmp_path / "reference"
+    shutil.copytree(template.parent, reference)
+    counted = _run(reference, 0)
+    assert counted.returncode == 0, counted.stderr[-2000:]
+    total = int(counted.stdout.rsplit("STEPS", 1)[1].split()[0])
+    assert total >= 15, total
+    expected = _normalised(reference)
+    rng = random.Random(99)
+    trials = stress_trials(ci_sample=2, full=50)
+    points = sorted(rng.sample(range(1, total + 1), min(trials, total)))
+    for kill_at in points:
+        work = tmp_path / f"kill{kill_at}"
+        shutil.copytree(template.parent, work)
+        proc = _run(work, kill_at)
+        assert proc.returncode == -9, (kill_at, proc.returncode, proc.stderr[-1000:])
+        rerun = migrate(work, "--in-place")
+        assert rerun.exit_code == 0, (kill_at, rerun.output)
+        assert _normalised(work) == expected, f"kill at step {kill_at} of {total}"
