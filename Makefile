@@ -23,8 +23,9 @@ test: $(STAMP)
 stress: $(STAMP)
 	SIMPLE_CKPT_STRESS=1 $(PY) -m pytest -q -m stress tests
 
+# One table of ratios against same-run baselines; `make bench BENCH_ARGS="--quick"` (or "journey") for a subset.
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -8,13 +8,12 @@ usage errors. Failures never stop the run: every other file is still processed.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import click
 
-from simple_ckpt.errors import UsageError
+from simple_ckpt.errors import SimpleCkptError, UsageError
 
 
 @click.command("codemod")
@@ -136,9 +135,7 @@ def _write_report(path: Path, report: object) -> None:
     from codemods.driver import atomic_write_text
 
     text = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    if path.exists():
-        atomic_write_text(path, text, path.read_bytes())
-    else:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+    try:
+        atomic_write_text(path, text, path.read_bytes() if path.exists() else None)
+    except OSError as exc:
+        raise SimpleCkptError(f"{path}: cannot write the report: {exc.strerror or exc}") from exc

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import libcst as cst
@@ -147,6 +147,13 @@ class SlicePlan:
     chunks: tuple[tuple[int, int], ...]
 
 
+@lru_cache(maxsize=8)
+def parse_ast(source: str) -> ast.Module:
+    """CPython's parse of a source (cached: the driver asks for the same text several times; the trees are
+    only read, never changed)."""
+    return ast.parse(source)
+
+
 @cache
 def _relevant_words() -> re.Pattern[str]:
     """The prefilter's words as a str regex: a top-level statement without any of them is left alone."""
@@ -157,7 +164,7 @@ def plan_slice(source: str, module_name: str | None) -> SlicePlan | None:
     """The slice of ``source`` the rules need, from the compiled ``ast`` parser; None when the file
     cannot be sliced safely (then it is processed whole)."""
     try:
-        parsed = ast.parse(source)
+        parsed = parse_ast(source)
     except (SyntaxError, ValueError):
         return None
     nodes = parsed.body
@@ -330,16 +337,17 @@ def check_postconditions(
     (symtable), nothing new is called on a SimpleCheckpointManager that it lacks (ast). With
     ``idempotent``: a second run over ``after`` changes nothing (costs a second pass of every rule)."""
     try:
-        after_ast = ast.parse(after)
+        after_ast = parse_ast(after)
     except SyntaxError as exc:
         return f"the rewritten file does not parse ({exc.msg} at line {exc.lineno})"
-    new_undefined = undefined_names(after) - undefined_names(before)
+    after_undefined = undefined_names(after)
+    new_undefined = after_undefined - undefined_names(before) if after_undefined else set()
     if new_undefined:
         return f"the rewrite would leave undefined names: {', '.join(sorted(new_undefined))}"
     missing: set[str] = set()
     if MANAGER_CLASS in after:
         try:
-            missing_before = missing_manager_methods(ast.parse(before)) if MANAGER_CLASS in before else set()
+            missing_before = missing_manager_methods(parse_ast(before)) if MANAGER_CLASS in before else set()
         except SyntaxError:
             missing_before = set()
         missing = missing_manager_methods(after_ast) - missing_before
@@ -450,11 +458,21 @@ def legacy_name_lines(source: str) -> int:
     if not any(name in source for name in names):
         return 0
     try:
-        tree = ast.parse(source)
+        tree = parse_ast(source)
     except SyntaxError:
         return 0
+    pattern = _legacy_names_pattern()
+    candidates = {n for n, line in enumerate(source.splitlines(), start=1) if pattern.search(line)}
+    if not candidates:
+        return 0
+    # Walk only the top-level statements that span a candidate line (most of a file names nothing legacy).
+    statements = [
+        node
+        for node in tree.body
+        if any(line in candidates for line in range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    ]
     lines: set[int] = set()
-    for node in ast.walk(tree):
+    for node in (inner for statement in statements for inner in ast.walk(statement)):
         if isinstance(node, ast.Name):
             hit = node.id in names
         elif isinstance(node, ast.Attribute):
@@ -468,6 +486,11 @@ def legacy_name_lines(source: str) -> int:
         if hit:
             lines.add(node.lineno)
     return len(lines)
+
+
+@cache
+def _legacy_names_pattern() -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _legacy_symbol_names()))) + r")\b")
 
 
 @cache
@@ -488,6 +511,7 @@ def module_name_for(path: Path, root: Path | None) -> str | None:
     return ".".join(parts) if parts and all(p.isidentifier() for p in parts) else None
 
 
+@lru_cache(maxsize=64)
 def first_party_of(root: Path | None) -> frozenset[str]:
     """Top-level packages/modules in a root directory (isort's notion of first party)."""
     if root is None or not root.is_dir():
@@ -520,7 +544,7 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
     root_path = Path(root) if root else None
     module_name = module_name_for(file_path, root_path)
     try:
-        source_tree = ast.parse(source)
+        source_tree = parse_ast(source)
     except SyntaxError as exc:
         result.error = f"syntax error at line {exc.lineno}: {exc.msg}; skipped"
         return result
@@ -564,7 +588,8 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
         )
     if options.write:
         try:
-            atomic_write_text(file_path, transformed.source, data)
+            # The directory entry is made durable once per directory by the worker (see _worker).
+            atomic_write_text(file_path, transformed.source, data, sync_dir=False)
         except OSError as exc:
             result.error = f"cannot write: {exc.strerror or exc}"
             result.changed = False
@@ -582,11 +607,12 @@ def _new_markers(before: str, after: str) -> list[str]:
     return found
 
 
-def atomic_write_text(path: Path, text: str, original: bytes) -> None:
-    """Replace ``path`` with ``text`` atomically, keeping its permission bits; refuse if it changed meanwhile."""
-    if path.read_bytes() != original:
+def atomic_write_text(path: Path, text: str, original: bytes | None, *, sync_dir: bool = True) -> None:
+    """Replace ``path`` with ``text`` atomically, keeping its permission bits; refuse if it changed since
+    it was read (``original``; None for a new file)."""
+    if original is not None and path.read_bytes() != original:
         raise OSError(f"{path} changed while the codemod ran; not overwritten")
-    mode = path.stat().st_mode & 0o7777
+    mode = path.stat().st_mode & 0o7777 if original is not None else 0o644
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".codemod", dir=directory)
     try:
@@ -602,6 +628,11 @@ def atomic_write_text(path: Path, text: str, original: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+    if sync_dir:
+        fsync_directory(directory)
+
+
+def fsync_directory(directory: Path) -> None:
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -625,7 +656,16 @@ class RunResult:
 
 
 def _worker(batch: list[tuple[str, str | None]], options: Options) -> list[FileResult | None]:
-    return [process_file(path, root, options) for path, root in batch]
+    results = [process_file(path, root, options) for path, root in batch]
+    if options.write:
+        for directory in sorted({Path(r.path).parent for r in results if r is not None and r.changed}):
+            try:
+                fsync_directory(directory)
+            except OSError as exc:  # the files are replaced; only their durability is in doubt
+                for r in results:
+                    if r is not None and r.changed and Path(r.path).parent == directory:
+                        r.error = f"cannot sync directory {directory}: {exc.strerror or exc}"
+    return results
 
 
 def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:

@@ -172,7 +172,7 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
             # Decide from the fastest rate seen over at least two files (the first one pays warm-up costs).
             if pool is None and not pool_broken and pending and done_tasks >= 2:
                 remaining = pending_bytes * seconds_per_byte
-                if remaining > 2 * WORKER_STARTUP_SECONDS:
+                if remaining > 3 * WORKER_STARTUP_SECONDS:
                     pool = ProcessPoolExecutor(
                         max_workers=workers, mp_context=multiprocessing.get_context("spawn")
                     )

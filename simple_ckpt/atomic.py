@@ -178,17 +178,43 @@ class StagedWrite:
     between (the order a crash must respect).
     """
 
-    def __init__(self, path: Path, tmp: Path, result: WriteResult, pending_sync: Future[None] | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        tmp: Path,
+        result: WriteResult,
+        pending_sync: Future[None] | None,
+        deferred_raw: BinaryIO | None = None,
+    ) -> None:
         self.path = path
         self.tmp = tmp
         self.result = result
         self._pending_sync = pending_sync
+        self._deferred_raw = deferred_raw  # still open: fsynced (and closed) by wait_durable
 
     def wait_durable(self) -> None:
         """Block until the temp file's bytes are on disk (when it was staged with a background fsync)."""
         if self._pending_sync is not None:
             pending, self._pending_sync = self._pending_sync, None
             pending.result()
+        if self._deferred_raw is not None:
+            raw, self._deferred_raw = self._deferred_raw, None
+            _fsync_and_close(raw)
+
+    def hash_contents(self, hash_name: str) -> WriteResult:
+        """Hash the staged bytes by reading the temp file back (a write staged with ``hash_name=None``).
+
+        Used by the manager's background commit, so the caller of a save does not pay for hashing. The
+        digest is of the bytes in the file, which are the ones made durable and renamed into place.
+        """
+        hasher = new_hasher(hash_name)
+        buffer = bytearray(8 << 20)
+        view = memoryview(buffer)
+        with open(self.tmp, "rb", buffering=0) as f:
+            while n := f.readinto(buffer):
+                hasher.update(view[:n])
+        self.result = WriteResult(self.path, self.result.size, hasher.hexdigest(), hash_name)
+        return self.result
 
     def commit(self, before_replace: Callable[[], None] | None = None, *, fsync: bool = True) -> WriteResult:
         """Rename the temp file over the destination (after ``before_replace``), then fsync the directory."""
@@ -219,19 +245,25 @@ def stage_write(
     hash_name: str | None = None,
     fsync: bool = True,
     fsync_in_background: bool = False,
+    defer_fsync: bool = False,
 ) -> StagedWrite:
     """Write ``path``'s new content to a temp file beside it (hashed on the fly, fsynced); see `StagedWrite`.
 
-    With ``fsync_in_background`` the final fsync runs on a helper thread; `StagedWrite.commit` waits for
+    With ``defer_fsync`` the file stays open and the fsync runs in `StagedWrite.commit` (on whichever
+    thread commits); with ``fsync_in_background`` it runs on a helper thread; `StagedWrite.commit` waits for
     it. If ``write`` raises, the temp file is removed.
     """
     path = Path(path)
     tmp = temp_path_for(path)
     pending: Future[None] | None = None
+    deferred: BinaryIO | None = None
     try:
         raw = open(tmp, "xb", buffering=0)  # noqa: SIM115 - closed below or by the background fsync
         try:
-            buffered = _BufferedRaw(raw, _EarlyWriteback(raw.fileno()) if fsync else None)
+            # Early writeback overlaps the disk with a synchronous save; a deferred fsync runs off the
+            # caller's thread anyway, so the caller then only writes to the page cache.
+            early = _EarlyWriteback(raw.fileno()) if fsync and not defer_fsync else None
+            buffered = _BufferedRaw(raw, early)
             writer = HashingWriter(buffered, hash_name, _hash_executor(hash_name))
             try:
                 write(writer)  # type: ignore[arg-type]
@@ -245,7 +277,9 @@ def stage_write(
                     raise OSError(io_error.errno, io_error.strerror or str(io_error), str(path)) from exc
                 raise
             buffered.finish_writeback()  # an I/O error of an early writeback surfaces here
-            if fsync and fsync_in_background:
+            if fsync and defer_fsync:
+                deferred = raw
+            elif fsync and fsync_in_background:
                 pending = _sync_executor().submit(_fsync_and_close, raw)
             else:
                 if fsync:
@@ -259,7 +293,7 @@ def stage_write(
             os.unlink(tmp)
         raise
     result = WriteResult(path=path, size=writer.size, digest=writer.hexdigest(), hash_name=hash_name)
-    return StagedWrite(path, tmp, result, pending)
+    return StagedWrite(path, tmp, result, pending, deferred)
 
 
 def _fsync_and_close(raw: BinaryIO) -> None:

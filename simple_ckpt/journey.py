@@ -15,7 +15,10 @@ code in under a minute, from an installed package:
 
 Every CLI step runs the real `simple-ckpt` command in this process (its stdout is shown, long outputs
 cut to their first lines and kept in full under ``logs/`` of the workspace); a table at the end sums up
-exit codes, times and results. `prepare_workspace` builds steps 2's input alone, for the docs tests.
+exit codes, times and results. Workspace layout: the tiny policy's run dir is the workspace itself
+(``checkpoints/``, as `simple-ckpt demo --keep DIR` always did), next to ``train_dir/``,
+``new_train_dir/``, ``code/`` and ``logs/``. `prepare_workspace` builds step 2's input alone, for the
+docs tests.
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from simple_ckpt.errors import SimpleCkptError
 TRAIN_DIR = "train_dir"
 NEW_TRAIN_DIR = "new_train_dir"
 CODE_DIR = "code"
-FRESH_RUN = "fresh_run"
 LOGS = "logs"
 HEAD_LINES = 8  # a long output shows its first HEAD_LINES and last TAIL_LINES lines
 TAIL_LINES = 2
@@ -208,7 +210,7 @@ def _step_train(j: Journey, epochs: int) -> None:
 
     j.header("train a tiny policy with SimpleCheckpointManager, crash, resume (simple_ckpt.demo)")
     start = time.perf_counter()
-    ctx = run_demo(j.root / FRESH_RUN, epochs_per_phase=epochs, echo=lambda line: j.echo("  " + line))
+    ctx = run_demo(j.root, epochs_per_phase=epochs, echo=lambda line: j.echo("  " + line))
     best = ctx.notes.get("best")
     j.record(
         "train",
@@ -223,9 +225,17 @@ def _step_build(j: Journey, hidden: int) -> Workspace:
     j.header("write a legacy train_dir and a legacy codebase (what a team has before migrating)")
     start = time.perf_counter()
     ws = prepare_workspace(j.root, hidden=hidden)
+    from simple_ckpt._demo_legacy import DEMO_RUNS, TRAINER_GENERATION
+
     for run in ws.runs:
-        files = sorted(p.relative_to(ws.train_dir) for p in (ws.train_dir / run).rglob("*.pt"))
-        j.echo(f"  {TRAIN_DIR}/{run}: {', '.join(str(f) for f in files)}")
+        epochs = DEMO_RUNS[run]
+        generations = "/".join(dict.fromkeys(g for _, g in epochs))
+        names = sorted(p.name for p in (ws.train_dir / run / "checkpoints").glob("*.pt"))
+        example = next(n for n in names if n != "trainer_state.pt")
+        j.echo(
+            f"  {TRAIN_DIR}/{run}: {len(epochs)} checkpoints [{generations}] (e.g. {example}) "
+            f"+ trainer_state.pt [{TRAINER_GENERATION[epochs[-1][1]]}]"
+        )
     j.echo(f"  {CODE_DIR}/: {ws.code_files} files of a training codebase using PolicyStore & co.")
     j.record(
         "build",
@@ -335,7 +345,9 @@ def run_journey(
             f"demo: hidden must be {DEMO_HIDDEN} (the demo's agent_factory builds that shape)"
         )
     root = Path(root).resolve()
-    for name in (TRAIN_DIR, NEW_TRAIN_DIR, CODE_DIR, FRESH_RUN):
+    if train and any((root / "checkpoints").glob("model_*")):
+        raise SimpleCkptError(f"demo: {root} already has checkpoints; the demo needs an empty directory")
+    for name in (TRAIN_DIR, NEW_TRAIN_DIR, CODE_DIR):
         if (root / name).exists():
             raise SimpleCkptError(f"demo: {root / name} already exists; give the demo an empty directory")
     started = time.perf_counter()

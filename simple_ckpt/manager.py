@@ -24,6 +24,21 @@ without unpickling. Listing, ``best`` and ``ls`` read only YAML and never unpick
 
 Writers hold the run dir's lease (`simple_ckpt.lease.RunLease`) from their first write until `close`;
 a second process trying to write fails fast naming the holder. Readers never take the lease.
+
+Asynchronous commit
+-------------------
+``async_commit=True`` makes ``save_agent``/``save_trainer_state`` return once the bytes are written to a
+temp file: hashing, fsync, the renames and the YAML run on a background writer thread, in FIFO order (a
+trainer state never commits before the model saved before it). Nothing is renamed before it is durable,
+so a crash (even ``kill -9``) leaves exactly what the synchronous path would: the previous checkpoint
+intact, at worst an uncommitted model or a temp file. A save that has not been committed yet when the
+process dies is lost (like a save interrupted midway). `wait`/`close` flush, and so does an atexit hook;
+every listing and load of the same manager waits first; a failed background commit is raised by the next
+`wait` (or save), and saves queued behind it are discarded. The default is synchronous: what
+``save_agent`` returns is committed when it returns, which other processes may rely on.
+
+Run dirs may live in object storage: ``SimpleCheckpointManager("s3://bucket/runs/x")`` (any fsspec URL,
+see `simple_ckpt.storage`: temp key + copy commit, YAML last, a best-effort remote lease).
 """
 
 from __future__ import annotations
@@ -170,8 +185,10 @@ class CheckpointInfo(Mapping[str, Any]):
 class SimpleCheckpointManager:
     """Checkpoints of one run: ``RUN_DIR/checkpoints/model_NNNN.{pt,yaml}`` and ``trainer_state.pt``.
 
-    ``hash_name`` names the integrity hash recorded in new sidecars (sidecars name theirs, so files
-    written with another algorithm still verify). ``fsync=False`` is for benchmarks and tests only.
+    ``run_dir`` is a local path or a storage URL (``s3://bucket/runs/x``). ``hash_name`` names the
+    integrity hash recorded in new sidecars (sidecars name theirs, so files written with another
+    algorithm still verify). ``async_commit=True`` commits in the background (see the module docstring:
+    `wait`/`close` flush). ``fsync=False`` is for benchmarks and tests only.
     """
 
     def __init__(
@@ -251,26 +268,32 @@ class SimpleCheckpointManager:
         # data fsyncs overlap; the renames then happen in order, model first, each made durable before the
         # next (a crash can leave a model without YAML, never a YAML without its model).
         self._before_write()
+        # Synchronous: hashed while written, and the model's fsync runs on a helper thread while the YAML
+        # is staged. Asynchronous (local): the caller only writes; hash, fsync and commit run in the
+        # background writer (`_CommitQueue`). Remote writes are always hashed on their way out.
+        deferred = self.async_commit and not storage.remote
         staged_model = storage.stage_write(
             model,
             lambda f: torch.save(obj, f),
-            hash_name=self.hash_name,
+            hash_name=None if deferred else self.hash_name,
             fsync=self.fsync,
-            fsync_in_background=True,
+            fsync_in_background=not deferred,
+            defer_fsync=deferred,
         )
-        result = staged_model.result
-        document[INTEGRITY_KEY] = {
-            "format_version": FORMAT_VERSION,
-            "model_file": name,
-            "payload": payload_kind,
-            "size": result.size,
-            "hash_algorithm": result.hash_name,
-            "hash": result.digest,
-            "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        }
+        saved_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
         def commit() -> None:
             try:
+                result = staged_model.hash_contents(self.hash_name) if deferred else staged_model.result
+                document[INTEGRITY_KEY] = {
+                    "format_version": FORMAT_VERSION,
+                    "model_file": name,
+                    "payload": payload_kind,
+                    "size": result.size,
+                    "hash_algorithm": result.hash_name,
+                    "hash": result.digest,
+                    "saved_at": saved_at,
+                }
                 text = dump_yaml(document).encode("utf-8")
                 staged_yaml = storage.stage_write(sidecar, lambda f: f.write(text), fsync=self.fsync)
             except BaseException:
@@ -318,7 +341,7 @@ class SimpleCheckpointManager:
             self._storage.atomic_write(path, lambda f: torch.save(state, f), fsync=self.fsync)
             return path
         staged = self._storage.stage_write(
-            path, lambda f: torch.save(state, f), fsync=self.fsync, fsync_in_background=True
+            path, lambda f: torch.save(state, f), fsync=self.fsync, defer_fsync=True
         )
         self._enqueue(lambda: staged.commit(fsync=self.fsync), path, staged.discard)
         return path

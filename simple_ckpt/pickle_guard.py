@@ -78,6 +78,10 @@ _DENIED_MODULES = frozenset(
         "torch._ops",
         "torch.ops",
         "torch.jit",
+        "torch.classes",
+        "torch.distributed",
+        "torch.multiprocessing",
+        "numpy.ctypeslib",
         "numpy.testing",
         "numpy.f2py",
         "numpy.distutils",
@@ -115,6 +119,31 @@ _DENIED_NAMES = {
     "types": frozenset({"FunctionType", "LambdaType", "CodeType", "MethodType", "ModuleType"}),
     "functools": frozenset({"partial", "reduce"}),
 }
+# Function names that load, import or execute whatever module they come from (numpy.load(f, None, True)
+# unpickles a file, pandas.read_pickle too, *.load_library dlopens a shared object). Checkpoint pickles name
+# classes and rebuild helpers, never these.
+_DANGEROUS_NAMES = frozenset(
+    {
+        "load",
+        "loads",
+        "load_library",
+        "read_pickle",
+        "system",
+        "popen",
+        "spawn",
+        "exec",
+        "eval",
+        "execfile",
+        "compile",
+        "run_path",
+        "run_module",
+        "import_module",
+        "__import__",
+        "getattr",
+        "setattr",
+        "delattr",
+    }
+)
 _MAX_PICKLE_BYTES = 1 << 30  # a pickle member larger than this is refused rather than read
 _LEGACY_FORMAT_PICKLES = 5  # torch's non-zip format: magic, protocol, sys_info, object, storage keys
 
@@ -135,7 +164,6 @@ def denial_reason(module: str, name: str) -> str | None:
     """Why the global ``module.name`` is refused, or None if it may be named."""
     if "__" in name and "." in name:
         return "a dotted name reaching into dunder attributes"
-    top = module.split(".", 1)[0]
     if module in _BUILTIN_MODULES:
         return None if name in _ALLOWED_BUILTINS else "a builtin that can run or import code"
     for denied in _DENIED_MODULES:
@@ -143,8 +171,8 @@ def denial_reason(module: str, name: str) -> str | None:
             return f"module {denied} can run code or touch files"
     if name.split(".", 1)[0] in _DENIED_NAMES.get(module, ()):
         return "a loader or code entry point"
-    if top in ("torch", "numpy") and name.split(".", 1)[0] in ("load", "loads", "save", "system"):
-        return "a loader or code entry point"
+    if name.rsplit(".", 1)[-1] in _DANGEROUS_NAMES:
+        return "a loader or code entry point (refused in any module)"
     return None
 
 

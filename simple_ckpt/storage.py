@@ -199,6 +199,7 @@ class Storage(Protocol):
         hash_name: str | None = None,
         fsync: bool = True,
         fsync_in_background: bool = False,
+        defer_fsync: bool = False,
     ) -> Staged: ...
     def atomic_write(
         self,
@@ -263,9 +264,15 @@ class LocalStorage:
         hash_name: str | None = None,
         fsync: bool = True,
         fsync_in_background: bool = False,
+        defer_fsync: bool = False,
     ) -> Staged:
         return stage_write(
-            path, write, hash_name=hash_name, fsync=fsync, fsync_in_background=fsync_in_background
+            path,
+            write,
+            hash_name=hash_name,
+            fsync=fsync,
+            fsync_in_background=fsync_in_background,
+            defer_fsync=defer_fsync,
         )
 
     def atomic_write(
@@ -489,6 +496,7 @@ class FsspecStorage:
         hash_name: str | None = None,
         fsync: bool = True,
         fsync_in_background: bool = False,
+        defer_fsync: bool = False,
     ) -> RemoteStagedWrite:
         """Stream ``write``'s bytes to a temp key beside ``path`` (hashed on the way)."""
         tmp = path.with_name(layout_temp_name(path.name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 PAIRS: dict[str, tuple[str, str]] = {}
 
 PAIRS["01_entry_point_construction"] = (
-    '''from dataclasses import dataclass
+    """from dataclasses import dataclass
 
 from metta.agent.policy_store import PolicyStore
 from metta.rl.trainer import train
@@ -23,8 +23,8 @@ class TrainTool:
     def invoke(self, wandb_run=None) -> None:
         policy_store = PolicyStore.create(device="cpu", data_dir=self.run_dir, wandb_config={}, wandb_run=wandb_run)
         train(run=self.run, policy_store=policy_store)
-''',
-    '''from dataclasses import dataclass
+""",
+    """from dataclasses import dataclass
 
 from simple_ckpt import SimpleCheckpointManager
 
@@ -39,10 +39,10 @@ class TrainTool:
     def invoke(self, wandb_run=None) -> None:
         checkpoint_manager = SimpleCheckpointManager(run_dir=self.run_dir, run_name=self.run)
         train(run=self.run, checkpoint_manager=checkpoint_manager)
-''',
+""",
 )
 PAIRS["03_drop_in_function_legacy_manager"] = (
-    '''from metta.agent.policy_store import PolicyStore
+    """from metta.agent.policy_store import PolicyStore
 from metta.rl.checkpoint_manager import CheckpointManager
 
 
@@ -60,8 +60,8 @@ def train(run: str, trainer_cfg, policy_store: PolicyStore) -> None:
     )
     agent = checkpoint_manager.load_agent()
     print(step, agent)
-''',
-    '''from simple_ckpt import SimpleCheckpointManager
+""",
+    """from simple_ckpt import SimpleCheckpointManager
 
 
 def train(run: str, trainer_cfg, checkpoint_manager: SimpleCheckpointManager) -> None:
@@ -69,10 +69,10 @@ def train(run: str, trainer_cfg, checkpoint_manager: SimpleCheckpointManager) ->
 
     agent = checkpoint_manager.load_agent()
     print(step, agent)
-''',
+""",
 )
 PAIRS["04_05_06_trainer_state"] = (
-    '''from simple_ckpt import SimpleCheckpointManager
+    """from simple_ckpt import SimpleCheckpointManager
 
 from metta.rl.trainer_checkpoint import TrainerCheckpoint
 
@@ -86,8 +86,8 @@ def resume(checkpoint_manager: SimpleCheckpointManager, run_dir: str, optimizer,
     if ck.stopwatch_state is not None:
         timer.load_state(ck.stopwatch_state)
     return step, ep
-''',
-    '''from simple_ckpt import SimpleCheckpointManager
+""",
+    """from simple_ckpt import SimpleCheckpointManager
 
 
 def resume(checkpoint_manager: SimpleCheckpointManager, run_dir: str, optimizer, timer) -> tuple[int, int]:
@@ -99,10 +99,10 @@ def resume(checkpoint_manager: SimpleCheckpointManager, run_dir: str, optimizer,
     if ck.stopwatch_state is not None:  # TODO(simple-ckpt): stopwatch_state is not saved by SimpleCheckpointManager's trainer state; decide how to restore it
         timer.load_state(ck.stopwatch_state)  # TODO(simple-ckpt): stopwatch_state is not saved by SimpleCheckpointManager's trainer state; decide how to restore it
     return step, ep
-''',
+""",
 )
 PAIRS["07_load_or_create"] = (
-    '''from simple_ckpt import SimpleCheckpointManager
+    """from simple_ckpt import SimpleCheckpointManager
 
 
 def start(checkpoint_manager: SimpleCheckpointManager, a, s, t, ck, env):
@@ -111,8 +111,8 @@ def start(checkpoint_manager: SimpleCheckpointManager, a, s, t, ck, env):
     )
     policy = latest.policy
     return policy
-''',
-    '''from simple_ckpt import SimpleCheckpointManager
+""",
+    """from simple_ckpt import SimpleCheckpointManager
 
 from metta.agent.metta_agent import MettaAgent
 
@@ -123,10 +123,10 @@ def start(checkpoint_manager: SimpleCheckpointManager, a, s, t, ck, env):
         latest = MettaAgent(env, s, a)
     policy = latest
     return policy
-''',
+""",
 )
 PAIRS["08_periodic_checkpoint"] = (
-    '''from metta.agent.policy_store import PolicyStore
+    """from metta.agent.policy_store import PolicyStore
 from metta.rl.checkpoint_manager import CheckpointManager, maybe_establish_checkpoint
 
 
@@ -152,8 +152,8 @@ def train(run, cfg, optimizer, timer, wandb_run, kickstarter, policy_store: Poli
             print(wname)
             latest.metadata["score"] = 1.0
     maybe_establish_checkpoint(checkpoint_manager=checkpoint_manager, epoch=10, policy=cfg.policy, agent_step=1000, optimizer=optimizer, force=True)
-''',
-    '''from simple_ckpt import SimpleCheckpointManager
+""",
+    """from simple_ckpt import SimpleCheckpointManager
 from simple_ckpt.compat import maybe_save_checkpoint
 
 
@@ -174,10 +174,10 @@ def train(run, cfg, optimizer, timer, wandb_run, kickstarter, checkpoint_manager
             latest, wname = res, None  # TODO(simple-ckpt): wname (the wandb artifact name) no longer exists: simple_ckpt does not upload
             print(wname)  # TODO(simple-ckpt): wname (the wandb artifact name) no longer exists: simple_ckpt does not upload
     maybe_save_checkpoint(checkpoint_manager=checkpoint_manager, epoch=10, policy=cfg.policy, agent_step=1000, optimizer=optimizer, force=True, interval=cfg.checkpoint.checkpoint_interval)
-''',
+""",
 )
 PAIRS["09_load_by_uri_todo"] = (
-    '''from metta.agent.policy_store import PolicyStore
+    """from metta.agent.policy_store import PolicyStore
 
 
 class Kickstarter:
@@ -188,8 +188,8 @@ class Kickstarter:
             rec = self.policy_store.policy_record(teacher.uri)
             self.teachers.append(rec.policy)
         self.npc = policy_store.policy_record(cfg.npc_uri) if cfg.npc_uri else None
-''',
-    '''from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
+""",
+    """from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
 
 
 class Kickstarter:
@@ -200,10 +200,10 @@ class Kickstarter:
             rec = self.policy_store.policy_record(teacher.uri)  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; the policy store kept on an object: there is no store any more; keep a SimpleCheckpointManager or a path; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
             self.teachers.append(rec.policy)  # TODO(simple-ckpt): rec.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
         self.npc = policy_store.policy_record(cfg.npc_uri) if cfg.npc_uri else None  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
-''',
+""",
 )
 PAIRS["10_11_keyword_drop"] = (
-    '''from metta.eval.eval_service import evaluate_policy
+    """from metta.eval.eval_service import evaluate_policy
 from metta.sim.simulation import Simulation
 
 
@@ -216,8 +216,8 @@ def run(store, rec, cfg):
     sim = Simulation.create(sim_config=cfg, policy_store=store, policy_uri=cfg.uri, run_name="x")
     other = Simulation("n", cfg, rec, store, device="cpu")
     return scores, sim, other
-''',
-    '''from metta.eval.eval_service import evaluate_policy
+""",
+    """from metta.eval.eval_service import evaluate_policy
 from metta.sim.simulation import Simulation
 
 
@@ -229,28 +229,28 @@ def run(store, rec, cfg):
     sim = Simulation.create(sim_config=cfg, policy_uri=cfg.uri, run_name="x")
     other = Simulation("n", cfg, rec, store, device="cpu")
     return scores, sim, other
-''',
+""",
 )
 PAIRS["12_13_14_15_records_todo"] = (
-    '''from metta.agent.policy_record import PolicyRecord
+    """from metta.agent.policy_record import PolicyRecord
 
 
 def report(db, store, uri: str, rec: PolicyRecord, process_stats) -> None:
     rec2 = store.policy_record_or_mock(uri, "run")
     key, version = db.key_and_version(rec)
     process_stats(epoch=1, latest_saved_policy_record=rec2)
-''',
-    '''from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
+""",
+    """from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
 
 
 def report(db, store, uri: str, rec: PolicyRecord, process_stats) -> None:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
     rec2 = store.policy_record_or_mock(uri, "run")  # TODO(simple-ckpt): .policy_record_or_mock(): load the agent when a URI is set (load_agent_from), else use a mock agent
     key, version = db.key_and_version(rec)  # TODO(simple-ckpt): rec is a PolicyRecord passed on: decide what replaces it (decision F1)
     process_stats(epoch=1, latest_saved_policy_record=rec2)  # TODO(simple-ckpt): process_stats(latest_saved_policy_record=...): pass the latest saved epoch (an int) instead of the PolicyRecord
-''',
+""",
 )
 PAIRS["17_marimo_cells"] = (
-    '''import marimo
+    """import marimo
 
 app = marimo.App()
 
@@ -267,8 +267,8 @@ def setup():
 def show(PolicyStore, initialize_policy_for_environment, env, rec):
     initialize_policy_for_environment(policy_record=rec, metta_grid_env=env, device="cpu")
     return (rec.policy,)
-''',
-    '''import marimo
+""",
+    """import marimo
 
 app = marimo.App()
 
@@ -285,10 +285,10 @@ def setup():
 def show(PolicyStore, initialize_policy_for_environment, env, rec):  # TODO(simple-ckpt): PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); initialize_policy_for_environment: inline as agent.initialize_to_environment(...)
     rec.policy.initialize_to_environment(env.get_observation_features(), env.action_names, env.max_action_args, "cpu")
     return (rec.policy,)
-''',
+""",
 )
 PAIRS["18_test_fixtures"] = (
-    '''from typing import cast
+    """from typing import cast
 
 from metta.agent.mocks import MockPolicyRecord
 from metta.agent.policy_metadata import PolicyMetadata
@@ -300,8 +300,8 @@ def test_x(db) -> None:
     md = PolicyMetadata(epoch=1)
     empty = PolicyMetadata()
     assert db.score(cast(PolicyRecord, rec)) == md["epoch"] + empty["epoch"]
-''',
-    '''from typing import cast
+""",
+    """from typing import cast
 
 from metta.agent.mocks import MockPolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses MockPolicyRecord
 from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
@@ -312,10 +312,10 @@ def test_x(db) -> None:
     md = dict(agent_step=0, generation=0, train_time=0, epoch=1)
     empty = dict(agent_step=0, epoch=0, generation=0, train_time=0)
     assert db.score(cast(PolicyRecord, rec)) == md["epoch"] + empty["epoch"]  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata; rec is a PolicyRecord passed on: decide what replaces it (decision F1)
-''',
+""",
 )
 PAIRS["19_whole_features_reported"] = (
-    '''from metta.agent.policy_store import PolicyStore, PolicySelectorType
+    """from metta.agent.policy_store import PolicyStore, PolicySelectorType
 
 
 def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:
@@ -323,8 +323,8 @@ def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:
 
 
 SELECTORS: tuple = PolicySelectorType.__args__
-''',
-    '''from metta.agent.policy_store import PolicyStore, PolicySelectorType  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore, PolicySelectorType
+""",
+    """from metta.agent.policy_store import PolicyStore, PolicySelectorType  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore, PolicySelectorType
 
 
 def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:  # TODO(simple-ckpt): PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
@@ -332,5 +332,5 @@ def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:  # TODO(simpl
 
 
 SELECTORS: tuple = PolicySelectorType.__args__  # TODO(simple-ckpt): PolicySelectorType: policy selectors are CLI/config surface; choose latest/best explicitly
-''',
+""",
 )

@@ -15,7 +15,9 @@ LEGACY = (
     "from metta.agent.policy_metadata import PolicyMetadata\n\n\n"
     "def fresh(epoch: int) -> PolicyMetadata:\n    return PolicyMetadata(epoch=epoch)\n"
 )
-MIGRATED = "def fresh(epoch: int) -> dict:\n    return dict(agent_step=0, generation=0, train_time=0, epoch=epoch)\n"
+MIGRATED = (
+    "def fresh(epoch: int) -> dict:\n    return dict(agent_step=0, generation=0, train_time=0, epoch=epoch)\n"
+)
 
 
 def _tree(tmp_path: Path) -> Path:
@@ -34,7 +36,10 @@ def test_rewrites_in_place_and_summarises(tmp_path: Path) -> None:
     assert (root / "pkg" / "plain.py").read_text() == "X = 1\n"
     assert "1 files changed" in result.output
     assert "PolicyMetadataToDict: 2" in result.output
-    assert "lines naming a legacy symbol in surviving files: 3 before, 0 after (100.0% rewritten" in result.output
+    assert (
+        "lines naming a legacy symbol in surviving files: 3 before, 0 after (100.0% rewritten"
+        in result.output
+    )
 
 
 def test_diff_and_dry_run_write_nothing(tmp_path: Path) -> None:

@@ -107,7 +107,17 @@ def test_every_remaining_legacy_reference_is_marked(migrated: tuple[Path, object
 
 def _ruff(paths: list[Path], select: str) -> list[dict]:
     proc = subprocess.run(
-        [str(RUFF), "check", "--no-cache", "--isolated", "--select", select, "--output-format", "json", *map(str, paths)],
+        [
+            str(RUFF),
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            select,
+            "--output-format",
+            "json",
+            *map(str, paths),
+        ],
         capture_output=True,
         text=True,
     )
@@ -122,12 +132,18 @@ def test_no_new_undefined_names_and_no_unused_legacy_imports(migrated: tuple[Pat
     originals = [SOURCE / p.relative_to(root) for p in changed]
 
     def undefined(findings: list[dict], base: Path) -> set[tuple[str, str]]:
-        return {(str(Path(f["filename"]).relative_to(base)), f["message"]) for f in findings if f["code"] == "F821"}
+        return {
+            (str(Path(f["filename"]).relative_to(base)), f["message"])
+            for f in findings
+            if f["code"] == "F821"
+        }
 
     before = undefined(_ruff(originals, "F821"), SOURCE)
     after = undefined(_ruff(changed, "F821"), root)
     assert after <= before
-    unused = [f for f in _ruff(changed, "F401") if "policy" in f["message"].lower() or "Checkpoint" in f["message"]]
+    unused = [
+        f for f in _ruff(changed, "F401") if "policy" in f["message"].lower() or "Checkpoint" in f["message"]
+    ]
     assert unused == []
 
 
@@ -135,7 +151,9 @@ def test_no_new_undefined_names_and_no_unused_legacy_imports(migrated: tuple[Pat
 def test_new_imports_are_where_isort_puts_them(migrated: tuple[Path, object]) -> None:
     root, outcome = migrated
     with_new_import = [
-        Path(r.path) for r in outcome.results if r.changed and "from simple_ckpt" in Path(r.path).read_text()  # type: ignore[attr-defined]
+        Path(r.path)
+        for r in outcome.results
+        if r.changed and "from simple_ckpt" in Path(r.path).read_text()  # type: ignore[attr-defined]
     ]
     assert len(with_new_import) >= 3
     config = [
@@ -147,20 +165,42 @@ def test_new_imports_are_where_isort_puts_them(migrated: tuple[Path, object]) ->
         "line-length = 320",  # TODO markers make long lines; wrapping them is the formatter's job
     ]
     proc = subprocess.run(
-        [str(RUFF), "check", "--no-cache", "--isolated", *config, "--select", "I001", "--output-format", "json",
-         *map(str, with_new_import)],
+        [
+            str(RUFF),
+            "check",
+            "--no-cache",
+            "--isolated",
+            *config,
+            "--select",
+            "I001",
+            "--output-format",
+            "json",
+            *map(str, with_new_import),
+        ],
         capture_output=True,
         text=True,
     )
     findings = json.loads(proc.stdout or "[]")
     # Only files whose original imports were already sorted are held to it.
     originals_unsorted = subprocess.run(
-        [str(RUFF), "check", "--no-cache", "--isolated", *config, "--select", "I001", "--output-format", "json",
-         *[str(SOURCE / p.relative_to(root)) for p in with_new_import]],
+        [
+            str(RUFF),
+            "check",
+            "--no-cache",
+            "--isolated",
+            *config,
+            "--select",
+            "I001",
+            "--output-format",
+            "json",
+            *[str(SOURCE / p.relative_to(root)) for p in with_new_import],
+        ],
         capture_output=True,
         text=True,
     )
-    unsorted_before = {str(Path(f["filename"]).relative_to(SOURCE)) for f in json.loads(originals_unsorted.stdout or "[]")}
+    unsorted_before = {
+        str(Path(f["filename"]).relative_to(SOURCE)) for f in json.loads(originals_unsorted.stdout or "[]")
+    }
     unsorted_after = {str(Path(f["filename"]).relative_to(root)) for f in findings}
     assert unsorted_after <= unsorted_before
 

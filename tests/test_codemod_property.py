@@ -9,11 +9,11 @@ a second run.
 from __future__ import annotations
 
 import libcst as cst
+from conftest import stress_trials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codemods.driver import transform_source, undefined_names
-from conftest import stress_trials
 
 IMPORTS = [
     "from metta.agent.policy_store import PolicyStore",

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from codemod_pairs import PAIRS
 
 from codemods.driver import Options, check_postconditions, run, transform_source
 from codemods.markers import TODO_PATTERN
-from codemod_pairs import PAIRS
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,10 @@ def test_pair_02_signature_threading_across_two_files(tmp_path: Path) -> None:
     outcome = run([str(tmp_path)], Options())
     assert not outcome.failed
     trainer = (tmp_path / "metta" / "trainer.py").read_text()
-    assert "def train(run: str, checkpoint_manager: SimpleCheckpointManager, epochs: int = 1) -> None:" in trainer
+    assert (
+        "def train(run: str, checkpoint_manager: SimpleCheckpointManager, epochs: int = 1) -> None:"
+        in trainer
+    )
     assert "from simple_ckpt import SimpleCheckpointManager\n" in trainer
     assert "PolicyStore" not in trainer
     # The unknown callee keeps its keyword (renamed value) and gets a TODO.
@@ -70,7 +73,9 @@ def test_local_lookalike_class_is_left_alone() -> None:
 
 
 def test_legacy_code_in_comments_is_left_alone() -> None:
-    source = "# store = PolicyStore.create(device='cpu')\n# rec = store.policy_record('wandb://run/x')\nX = 1\n"
+    source = (
+        "# store = PolicyStore.create(device='cpu')\n# rec = store.policy_record('wandb://run/x')\nX = 1\n"
+    )
     assert migrate(source) == source
 
 
@@ -129,7 +134,10 @@ def test_noqa_on_removed_import_does_not_move(tmp_path: Path) -> None:
     )
     out = migrate(source)
     assert "noqa" not in out
-    assert out == "import os\n\nX = os.sep\n\n\ndef f() -> dict:\n    return dict(agent_step=0, epoch=0, generation=0, train_time=0)\n"
+    assert (
+        out
+        == "import os\n\nX = os.sep\n\n\ndef f() -> dict:\n    return dict(agent_step=0, epoch=0, generation=0, train_time=0)\n"
+    )
 
 
 def test_marker_goes_on_the_first_line_of_a_multiline_statement() -> None:
@@ -162,7 +170,9 @@ def test_postconditions_reject_new_undefined_names_and_missing_methods() -> None
 
 def test_target_module_option_changes_the_import() -> None:
     before, _ = PAIRS["01_entry_point_construction"]
-    out = transform_source(before, target_module="myproj.ckpt", module_name="pkg.mod", first_party={"metta"}).source
+    out = transform_source(
+        before, target_module="myproj.ckpt", module_name="pkg.mod", first_party={"metta"}
+    ).source
     assert "from myproj.ckpt import SimpleCheckpointManager\n" in out
     assert "simple_ckpt" not in out
 
@@ -177,8 +187,16 @@ def test_one_rule_runs_through_stock_libcst_tool(tmp_path: Path) -> None:
         "    return ck.epoch if ck else 0\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "libcst.tool", "codemod", "--no-format", "-x",
-         "codemods.rules.trainer_state.TrainerStateLoad", str(target)],
+        [
+            sys.executable,
+            "-m",
+            "libcst.tool",
+            "codemod",
+            "--no-format",
+            "-x",
+            "codemods.rules.trainer_state.TrainerStateLoad",
+            str(target),
+        ],
         capture_output=True,
         text=True,
         cwd=PROJECT,
@@ -190,3 +208,41 @@ def test_one_rule_runs_through_stock_libcst_tool(tmp_path: Path) -> None:
         "    ck = checkpoint_manager.load_trainer_state()\n"
         '    return ck["epoch"] if ck else 0\n'
     )
+
+
+MARIMO = '''import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def setup():
+    from metta.agent.policy_store import PolicyStore
+
+    return (PolicyStore,)
+
+
+@app.cell
+def local(PolicyStore, run_dir):
+    store = PolicyStore.create(device="cpu", data_dir=run_dir, wandb_config={}, wandb_run=None)
+    rec = store.policy_records(uri_or_config=f"file://{run_dir}", selector_type="latest", n=1, metric="score")[0]
+    return (rec.policy,)
+
+
+@app.cell
+def remote(PolicyStore):
+    store = PolicyStore.create(device="cpu", data_dir=".", wandb_config={}, wandb_run=None)
+    return (store.policy_record("wandb://run/x"),)
+'''
+
+
+def test_marimo_cells_switch_together_and_keep_what_is_still_taken() -> None:
+    out = migrate(MARIMO)
+    assert "def local(SimpleCheckpointManager, run_dir):\n" in out
+    assert "    rec = SimpleCheckpointManager(run_dir=run_dir).load_agent()\n    return (rec,)\n" in out
+    # The remote cell still takes the store class: it stays exported (and marked), next to the manager.
+    assert "    return SimpleCheckpointManager, PolicyStore\n" in out
+    assert "    from simple_ckpt import SimpleCheckpointManager\n" in out
+    assert "from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt):" in out
+    assert "def remote(PolicyStore):  # TODO(simple-ckpt):" in out
+    assert migrate(out) == out

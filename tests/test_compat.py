@@ -21,7 +21,9 @@ def test_maybe_save_checkpoint_honours_interval_and_force(tmp_path: Path) -> Non
     agent = torch.nn.Linear(2, 2)
     optimizer = torch.optim.SGD(agent.parameters(), lr=0.1)
     assert maybe_save_checkpoint(manager, 3, agent, 30, optimizer, interval=2) is None
-    saved = maybe_save_checkpoint(manager, 4, agent, 40, optimizer, {"a": 1.0, "b": 3.0}, _Timer(), interval=2)
+    saved = maybe_save_checkpoint(
+        manager, 4, agent, 40, optimizer, {"a": 1.0, "b": 3.0}, _Timer(), interval=2
+    )
     assert saved is not None and Path(saved).name == "model_0004.pt"
     assert maybe_save_checkpoint(manager, 5, agent, 50, interval=0) is None
     forced = maybe_save_checkpoint(manager, 5, agent, 50, interval=0, force=True)

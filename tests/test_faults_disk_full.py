@@ -132,3 +132,38 @@ def test_migrate_in_place_on_a_full_disk_keeps_every_original(
     assert originals <= present  # every original still exists byte for byte (in place or under legacy/)
     leftovers = [p for p in run.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
     assert not leftovers, leftovers
+
+
+def test_disk_filling_up_at_every_stage_of_a_save(small_disk: Callable[[int], Path]) -> None:
+    """Sweep the model size across the free space: the disk fills during the model, its fsync or the YAML."""
+    import os
+    import warnings
+
+    disk = small_disk(256 << 10)
+    run = disk / "run"
+    first = torch.nn.Linear(16, 1)
+    manager = SimpleCheckpointManager(run, "sweep")
+    manager.save_agent(first, 1, {"score": 1.0})
+    checkpoints = run / "checkpoints"
+    stats = os.statvfs(disk)
+    free = stats.f_bavail * stats.f_frsize
+    outcomes: dict[str, int] = {"committed": 0, "model_0002.pt": 0, "model_0002.yaml": 0}
+    for extra in range(-24 << 10, 8 << 10, 1 << 10):
+        floats = max(1, (free + extra) // 4)
+        try:
+            manager.save_agent(torch.nn.Linear(floats, 1, bias=False), 2, {"score": 2.0})
+            outcomes["committed"] += 1
+        except OSError as exc:
+            assert exc.errno == 28 and "model_0002" in str(exc), exc
+            outcomes[Path(exc.filename).name] += 1  # which write the disk filled up in
+            assert not (checkpoints / "model_0002.yaml").exists()  # never a YAML for bytes not written
+        names = os.listdir(checkpoints)
+        assert not [n for n in names if is_temp_file(n)], names
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            agent = SimpleCheckpointManager(run).load_agent()
+        committed = (checkpoints / "model_0002.yaml").exists()
+        assert (agent.weight.shape == first.weight.shape) != committed  # the newest complete checkpoint
+        for name in ("model_0002.pt", "model_0002.yaml"):
+            (checkpoints / name).unlink(missing_ok=True)
+    assert all(outcomes.values()), outcomes  # the sweep hit success, a full model write and a full YAML write

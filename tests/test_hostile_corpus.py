@@ -204,6 +204,11 @@ def test_guard_does_not_refuse_what_legitimate_checkpoints_name() -> None:
         ("torch.serialization", "load"),
         ("functools", "partial"),
         ("my_agents.policy", "Agent.__init__.__globals__"),
+        ("numpy", "load"),
+        ("pandas", "read_pickle"),
+        ("torch.classes", "load_library"),
+        ("numpy.ctypeslib", "load_library"),
+        ("some.vendored.yaml", "load"),
     ]:
         assert denial_reason(module, name) is not None, (module, name)
 
@@ -267,4 +272,50 @@ def test_inspect_cli_refuses_every_hostile_file_in_one_line_each(tmp_path: Path)
         line = next((e for e in errors if str(path) in e or str(path.with_suffix(".yaml")) in e), "")
         assert _named(line, case), (case.name, line)
     assert f"{len(CASES)} of {len(CASES)} file(s) failed" in proc.stderr
+    assert sentinel.untouched()
+
+
+def test_guard_lets_legitimate_module_checkpoints_load_in_both_torch_formats(tmp_path: Path) -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.LayerNorm(3))
+    for name, new_format in (("zip.pt", True), ("raw.pt", False)):
+        path = tmp_path / name
+        torch.save(net, path, _use_new_zipfile_serialization=new_format)
+        loaded = load_agent_from(path)  # not weights-only: goes through the guard, then the full unpickler
+        assert isinstance(loaded, torch.nn.Sequential)
+        assert torch.equal(loaded[0].weight, net[0].weight)
+
+
+def test_hostile_trainer_state_is_refused_by_load_trainer_state_and_migrate(
+    legacy_world: LegacyWorld, tmp_path: Path
+) -> None:
+    sentinel = Sentinel.create(tmp_path / "sentinel")
+    run = tmp_path / "run"
+    with SimpleCheckpointManager(run, "victim") as manager:
+        manager.save_agent(torch.nn.Linear(2, 2), 1, {})
+    state = PICKLE_CASES[0].build_file(run / "checkpoints" / "trainer_state.pt", sentinel)
+    reader = SimpleCheckpointManager(run)
+    with pytest.raises(CheckpointError):  # the default: weights_only=True refuses any class
+        reader.load_trainer_state()
+    with pytest.raises(UnsafePickleError, match=r"trainer_state\.pt: refused: global os\.system"):
+        reader.load_trainer_state(weights_only=False)
+    legacy_run = legacy_world.make_run_dir(legacy_world.root / "td", "run_t", generation="L6", epochs=(10,))
+    (legacy_run / "trainer_state.pt").write_bytes(state.read_bytes())
+    with pytest.raises(RefusedFile, match="os.system"):
+        read_legacy(legacy_run / "trainer_state.pt")
+    assert sentinel.untouched()
+
+
+@pytest.mark.parametrize("case", PICKLE_CASES[:13], ids=[c.name for c in PICKLE_CASES[:13]])
+def test_widening_the_allow_list_never_admits_dangerous_modules(
+    legacy_world: LegacyWorld, case: HostileCase
+) -> None:
+    from migrate.model import ReadOptions
+
+    sentinel = Sentinel.create(legacy_world.root / "sentinel")
+    path = case.build(legacy_world.root / "w", sentinel)
+    modules = tuple(sorted({name.split(".")[0] for name in case.globals}))
+    options = ReadOptions(allow_modules=(*modules, "os", "subprocess", "builtins", "importlib"))
+    with pytest.raises(RefusedFile) as caught:
+        read_legacy(path, options)
+    assert _named(str(caught.value), case)
     assert sentinel.untouched()

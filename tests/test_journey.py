@@ -131,11 +131,33 @@ def test_journey_refuses_a_used_directory(tmp_path: Path) -> None:
     assert (tmp_path / "train_dir" / "precious.txt").read_text() == "mine"
 
 
+_CHILD = """
+import sys
+from pathlib import Path
+from simple_ckpt.cli import main
+code = main.main(args=sys.argv[2:], prog_name="simple-ckpt", standalone_mode=False)
+tests = Path(sys.argv[1])
+from_tests = sorted(name for name, m in list(sys.modules.items())
+                    if Path(getattr(m, "__file__", None) or "/").resolve().is_relative_to(tests))
+print("MODULES FROM tests/:", from_tests)
+sys.exit(code or 0)
+"""
+
+
 def test_demo_command_from_a_clean_interpreter(tmp_path: Path) -> None:
-    """`python -m simple_ckpt demo --keep DIR`: the user's path, in a subprocess outside the source tree."""
+    """`simple-ckpt demo --keep DIR` in a fresh interpreter: the user's path; nothing comes from tests/."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
-        [sys.executable, "-m", "simple_ckpt", "demo", "--skip-train", "--keep", str(tmp_path / "demo")],
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(ROOT / "tests"),
+            "demo",
+            "--skip-train",
+            "--keep",
+            str(tmp_path / "demo"),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -144,16 +166,15 @@ def test_demo_command_from_a_clean_interpreter(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
+    assert "MODULES FROM tests/: []" in out  # the demo ships in the package: no fixture code used
     for command in ("$ simple-ckpt migrate train_dir --out new_train_dir", "$ simple-ckpt codemod code"):
         assert command in out
     assert "summary" in out and "17 converted, 0 failed" in out
     assert "migrate [17/17]" in done.stderr  # progress of the long step
     logs = sorted(p.name for p in (tmp_path / "demo" / "logs").iterdir())
     assert any(name.endswith("-migrate.txt") for name in logs)
-    assert (
-        "migrate: 17 converted, 0 failed"
-        in next((tmp_path / "demo" / "logs").glob("*-migrate.txt")).read_text()
-    )
+    migrate_log = next((tmp_path / "demo" / "logs").glob("*-migrate.txt")).read_text()
+    assert "migrate: 17 converted, 0 failed" in migrate_log
 
 
 def test_demo_train_only_keeps_the_tiny_policy_example(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ WRITER = textwrap.dedent(
         return n
 
     atomic.HashingWriter.write = write
-    manager = SimpleCheckpointManager(run_dir, "crash")
+    manager = SimpleCheckpointManager(run_dir, "crash", async_commit=os.environ.get("ASYNC") == "1")
     net = torch.nn.Linear(600, 600)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     print("ready", flush=True)
@@ -146,10 +146,11 @@ def check_invariants(run_dir: Path) -> int:
     return resumed
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5])
-def test_kill_at_each_commit_step_leaves_a_consistent_run(tmp_path: Path, crash_at: int) -> None:
-    # os.replace order per epoch: model, YAML, trainer state.
-    env = _env() | {"CRASH_AT": str(crash_at)}
+def test_kill_at_each_commit_step_leaves_a_consistent_run(tmp_path: Path, crash_at: int, mode: str) -> None:
+    # os.replace order per epoch: model, YAML, trainer state (async: on the background writer, FIFO).
+    env = _env() | {"CRASH_AT": str(crash_at), "ASYNC": "1" if mode == "async" else "0"}
     proc = _spawn(WRITER, str(tmp_path / "run"), "3", env=env)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, err
@@ -157,8 +158,9 @@ def test_kill_at_each_commit_step_leaves_a_consistent_run(tmp_path: Path, crash_
     assert resumed == {1: 0, 2: -1, 3: 1, 4: 1, 5: 1}[crash_at]
 
 
-def test_kill_in_the_middle_of_writing_a_model(tmp_path: Path) -> None:
-    env = _env() | {"CRASH_MID_WRITE": str(300_000)}
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_kill_in_the_middle_of_writing_a_model(tmp_path: Path, mode: str) -> None:
+    env = _env() | {"CRASH_MID_WRITE": str(300_000), "ASYNC": "1" if mode == "async" else "0"}
     proc = _spawn(WRITER, str(tmp_path / "run"), "3", env=env)
     proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL
@@ -168,11 +170,13 @@ def test_kill_in_the_middle_of_writing_a_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.stress
-def test_writer_killed_at_random_times(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_writer_killed_at_random_times(tmp_path: Path, mode: str) -> None:
     rng = random.Random(1234)
     for trial in range(stress_trials(2, 25)):
         run_dir = tmp_path / f"run{trial}"
-        proc = _spawn(WRITER, str(run_dir), "100000")
+        env = _env() | {"ASYNC": "1" if mode == "async" else "0"}
+        proc = _spawn(WRITER, str(run_dir), "100000", env=env)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.05, 1.0))
         proc.kill()
@@ -250,3 +254,55 @@ def test_temp_files_of_dead_writers_are_swept_by_the_next_writer(tmp_path: Path)
     manager.save_agent(torch.nn.Linear(2, 2), 1, {})
     assert not stale.exists() and mine.exists()
     manager.close()
+
+
+def test_async_saves_are_committed_at_interpreter_exit_without_close(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys, torch
+        from simple_ckpt import SimpleCheckpointManager
+        manager = SimpleCheckpointManager(sys.argv[1], "exit", async_commit=True)
+        for epoch in (1, 2, 3):
+            manager.save_agent(torch.nn.Linear(300, 300), epoch, {"score": epoch})
+        manager.save_trainer_state(None, 3, 30)
+        # no wait(), no close(): the atexit hook flushes the background writer
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run")], env=_env(), timeout=120)
+    assert proc.returncode == 0
+    manager = SimpleCheckpointManager(tmp_path / "run", "check")
+    infos = manager.list_all_checkpoints()
+    assert [(i.epoch, i.committed) for i in infos] == [(1, True), (2, True), (3, True)]
+    for info in infos:
+        verify_checkpoint(info)
+    state = manager.load_trainer_state()
+    assert state is not None and state["epoch"] == 3
+
+
+def test_async_failed_commit_is_raised_and_nothing_behind_it_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import simple_ckpt.atomic as atomic
+
+    manager = SimpleCheckpointManager(tmp_path / "run", "fail", async_commit=True)
+    manager.save_agent(torch.nn.Linear(2, 2), 1, {"score": 1})
+    manager.wait()
+    real_replace = os.replace
+
+    def failing(src: object, dst: object) -> None:
+        if str(dst).endswith("model_0002.pt"):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(atomic.os, "replace", failing)
+    manager.save_agent(torch.nn.Linear(2, 2), 2, {"score": 2})  # returns: the commit runs later
+    manager.save_trainer_state(None, 2, 20)  # queued behind the failing model: must not commit
+    with pytest.raises(CheckpointError, match="model_0002.pt: background commit failed.*No space left"):
+        manager.wait()
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    assert [i.epoch for i in manager.list_all_checkpoints()] == [1]
+    assert manager.load_trainer_state() is None
+    assert not [n for n in os.listdir(tmp_path / "run" / "checkpoints") if is_temp_file(n)]
+    manager.save_agent(torch.nn.Linear(2, 2), 3, {"score": 3})  # the queue works again afterwards
+    manager.close()
+    assert [i.epoch for i in SimpleCheckpointManager(tmp_path / "run").list_all_checkpoints()] == [1, 3]

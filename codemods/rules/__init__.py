@@ -13,6 +13,7 @@ from codemods.rules.initialize_env import InlineInitializePolicy
 from codemods.rules.keyword_plumbing import StoreKeywordPlumbing
 from codemods.rules.load_or_create import LoadOrCreatePolicy
 from codemods.rules.manager_threading import ThreadCheckpointManager
+from codemods.rules.marimo_cells import MarimoLocalLoad
 from codemods.rules.mark_remaining import MarkRemainingLegacy
 from codemods.rules.metadata_dict import PolicyMetadataToDict
 from codemods.rules.periodic_checkpoint import PeriodicCheckpoint
@@ -27,6 +28,7 @@ REGISTRY: tuple[type[LegacyRule], ...] = (
     TrainerStateLoad,
     LoadOrCreatePolicy,
     PeriodicCheckpoint,
+    MarimoLocalLoad,
     PolicyMetadataToDict,
     DropLegacyExports,
     MarkRemainingLegacy,

@@ -24,7 +24,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods.rules._resolve import LegacyBindings, dotted, scan_bindings
-from codemods.rules._shapes import carry_blank_lines, leading_blanks
+from codemods.rules._shapes import FastTransformer, FastVisitor, carry_blank_lines, leading_blanks
 from codemods.rules._todo import add_todo
 
 FIRST_PARTY_KEY = "simple_ckpt.first_party"
@@ -61,7 +61,7 @@ def finalize_imports(tree: cst.Module, context: CodemodContext, only: set[int] |
     return tree
 
 
-class _NameCollector(cst.CSTVisitor):
+class _NameCollector(FastVisitor):
     """Every identifier used outside import statements (plus words inside string literals)."""
 
     def __init__(self) -> None:
@@ -101,7 +101,7 @@ def _used_names(tree: cst.Module, only: set[int] | None = None) -> set[str]:
     return collector.names
 
 
-class _ImportPruner(cst.CSTTransformer):
+class _ImportPruner(FastTransformer):
     def __init__(
         self,
         bindings: LegacyBindings,

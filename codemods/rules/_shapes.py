@@ -13,6 +13,27 @@ import libcst as cst
 
 from codemods.rules._resolve import dotted
 
+
+class FastVisitor(cst.CSTVisitor):
+    """A CSTVisitor without the per-field ``visit_<Node>_<field>`` lookups (none of ours uses them)."""
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+class FastTransformer(cst.CSTTransformer):
+    """A CSTTransformer without the per-field ``visit_<Node>_<field>`` lookups (none of ours uses them)."""
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
 MANAGER_CLASS = "SimpleCheckpointManager"
 MANAGER_PARAM = "checkpoint_manager"
 MANAGER_METHODS = frozenset(
@@ -80,7 +101,7 @@ def param_names(function: cst.FunctionDef) -> list[str]:
     return [p.name.value for p in every]
 
 
-class NameRenamer(cst.CSTTransformer):
+class NameRenamer(FastTransformer):
     """Rename load/store uses of one identifier (not attribute names, not keyword names)."""
 
     def __init__(self, old: str, new: str) -> None:
@@ -106,7 +127,7 @@ class NameRenamer(cst.CSTTransformer):
         return updated_node
 
 
-class NameUses(cst.CSTVisitor):
+class NameUses(FastVisitor):
     """How a name is used in a subtree: attribute reads on it, and every other use."""
 
     def __init__(self, name: str) -> None:
@@ -165,7 +186,7 @@ def target_name(target: cst.AssignTarget) -> str | None:
     return target.target.value if isinstance(target.target, cst.Name) else None
 
 
-class StatementRemover(cst.CSTTransformer):
+class StatementRemover(FastTransformer):
     """Remove statements by identity; a removed statement's blank-line separator goes to the next one."""
 
     def __init__(self, remove: set[int]) -> None:
@@ -226,7 +247,7 @@ def carry_blank_lines(
     return result
 
 
-class KeywordOnlyUses(cst.CSTVisitor):
+class KeywordOnlyUses(FastVisitor):
     """Is every use of ``name`` a ``policy_store=name`` keyword or a manager method?"""
 
     def __init__(self, name: str, skip: cst.CSTNode | None = None) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from codemods.rules._base import LegacyRule
-from codemods.rules._shapes import NameUses, assigned_call, keyword, target_name, uses_of
+from codemods.rules._shapes import FastTransformer, NameUses, assigned_call, keyword, target_name, uses_of
 from codemods.rules.trainer_state import manager_names
 
 REQUIRED = ("agent_cfg", "system_cfg", "metta_grid_env")
@@ -27,7 +27,7 @@ AGENT_MODULE = "metta.agent.metta_agent"
 AGENT_CLASS = "MettaAgent"
 
 
-class _PolicyAttr(cst.CSTTransformer):
+class _PolicyAttr(FastTransformer):
     def __init__(self, name: str) -> None:
         self.name = name
 

@@ -16,7 +16,7 @@ import libcst as cst
 
 from codemods.rules._base import LegacyRule
 from codemods.rules._resolve import iter_statements
-from codemods.rules._shapes import DROP_KEYWORDS
+from codemods.rules._shapes import DROP_KEYWORDS, FastVisitor
 
 STORE_IDENTIFIER = re.compile(r"(?:^|_)policy_store$")
 LEGACY_KEYWORDS = {
@@ -72,6 +72,22 @@ RECORD_READS = {
     "policy_as_metta_agent": "use the agent itself",
     "extract_wandb_run_info": "wandb run info must come from the run config",
 }
+STORE_METHODS = {
+    "policy": "generation A store.policy(uri): load with SimpleCheckpointManager(...).load_agent() or load_agent_from(path)",
+    "policies": "generation A store.policies(selector): use list_all_checkpoints() or simple_ckpt.compat.select_checkpoints",
+    "save": "save with checkpoint_manager.save_agent(agent, epoch, metadata)",
+    "create": "build the agent and save it with checkpoint_manager.save_agent(...)",
+    "": "a PolicyStore method: there is no store any more",
+}
+STATE_READS = {
+    "agent_step": "st['agent_step'] on the dict from checkpoint_manager.load_trainer_state()",
+    "epoch": "st['epoch'] on the dict from checkpoint_manager.load_trainer_state()",
+    "optimizer_state_dict": "st['optimizer_state'] on the dict from checkpoint_manager.load_trainer_state()",
+    "total_agent_step": "st['agent_step'] on the dict from checkpoint_manager.load_trainer_state()",
+    "stopwatch_state": "the stopwatch state is not saved by simple_ckpt",
+    "policy_path": "the policy path is not saved in the trainer state any more",
+    "extra_args": "extra args are not saved in the trainer state any more",
+}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -83,7 +99,8 @@ class MarkRemainingLegacy(LegacyRule):
         super().__init__(context)
         self._annotation = 0
         self._classes: list[str] = []
-        self._records: list[set[str]] = []
+        self._records: list[dict[str, str]] = []
+        self._self_records: list[set[str]] = []
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -108,13 +125,14 @@ class MarkRemainingLegacy(LegacyRule):
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         if self._symbol_todo(node):
             return False
-        if (
-            self._records
-            and isinstance(node.value, cst.Name)
-            and node.value.value in self._records[-1]
-            and node.attr.value in RECORD_READS
-        ):
-            self.todo(f"{node.value.value}.{node.attr.value}: {RECORD_READS[node.attr.value]}")
+        kind = self._kind_of_receiver(node.value)
+        attr = node.attr.value
+        if kind == "record" and attr in RECORD_READS:
+            self.todo(f"{_code(node.value)}.{attr}: {RECORD_READS[attr]}")
+        elif kind == "state" and attr in STATE_READS:
+            self.todo(f"{_code(node.value)}.{attr}: {STATE_READS[attr]}")
+        elif kind == "store" and attr not in LEGACY_METHODS:  # those get their own message in visit_Call
+            self.todo(f"{_code(node.value)}.{attr}: {STORE_METHODS.get(attr, STORE_METHODS[''])}")
         if node.attr.value in RECORD_ATTRIBUTES:
             self.todo(f".{node.attr.value}: {RECORD_ATTRIBUTES[node.attr.value]}")
         if STORE_IDENTIFIER.search(node.attr.value):
@@ -123,11 +141,26 @@ class MarkRemainingLegacy(LegacyRule):
             )
         return True
 
+    def _kind_of_receiver(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Name):
+            return self._records[-1].get(node.value) if self._records else None
+        if (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == "self"
+            and self._self_records
+            and node.attr.value in self._self_records[-1]
+        ):
+            return "record"
+        return None
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes.append(node.name.value)
+        self._self_records.append(self._class_records(node))
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         self._classes.pop()
+        self._self_records.pop()
         return updated_node
 
     def leave_FunctionDef(
@@ -136,37 +169,88 @@ class MarkRemainingLegacy(LegacyRule):
         self._records.pop()
         return updated_node
 
-    def _record_vars(self, node: cst.FunctionDef) -> set[str]:
-        """Names holding a PolicyRecord in this function: annotated parameters, loads, mocks, aliases."""
-        found = set(self._records[-1]) if self._records else set()
+    def _record_vars(self, node: cst.FunctionDef) -> dict[str, str]:
+        """Names holding a legacy object in this function, by kind (record, store, state): annotated
+        parameters, loads, factories, mocks, simple aliases."""
+        found = dict(self._records[-1]) if self._records else {}
         for param in [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]:
-            if param.annotation is not None and _names_record(param.annotation.annotation, self.bindings):
-                found.add(param.name.value)
+            if param.annotation is None:
+                continue
+            annotation = param.annotation.annotation
+            if _names_record(annotation, self.bindings):
+                found[param.name.value] = "record"
+            elif self.bindings.is_legacy(annotation, "PolicyStore"):
+                found[param.name.value] = "store"
         for statement in iter_statements(node.body):
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
             for small in statement.body:
-                if isinstance(small, cst.Assign) and self._produces_record(small.value, found):
-                    found.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+                if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                    kind = self._kind_of(small.value, found)
+                    if kind is None:
+                        continue
+                    targets = small.targets if isinstance(small, cst.Assign) else [small]
+                    for target in targets:
+                        if isinstance(target.target, cst.Name):
+                            found[target.target.value] = kind
         return found
 
-    def _produces_record(self, value: cst.BaseExpression, known: set[str]) -> bool:
+    def _kind_of(self, value: cst.BaseExpression, known: dict[str, str]) -> str | None:
         if isinstance(value, cst.Name):
-            return value.value in known
+            return known.get(value.value)
         if isinstance(value, cst.Subscript):
             value = value.value
         if isinstance(value, cst.IfExp):
-            return self._produces_record(value.body, known)
+            return self._kind_of(value.body, known)
         if not isinstance(value, cst.Call):
-            return False
+            return None
         func = value.func
-        if isinstance(func, cst.Attribute):
-            if func.attr.value in RECORD_PRODUCERS:
-                return True
-            symbol = self.bindings.resolve(func.value)
-            return symbol is not None and symbol.name in RECORD_CLASSES
         symbol = self.bindings.resolve(func)
-        return symbol is not None and symbol.name in RECORD_CLASSES
+        if symbol is not None:
+            if symbol.name in RECORD_CLASSES:
+                return "record"
+            if symbol.name in ("PolicyStore", "get_policy_store_from_cfg"):
+                return "store"
+            return None
+        if isinstance(func, cst.Attribute):
+            receiver = func.value
+            owner = self.bindings.resolve(receiver)
+            if owner is not None:
+                if owner.name in RECORD_CLASSES:
+                    return "record"
+                if owner.name == "PolicyStore" and func.attr.value == "create":
+                    return "store"
+                if owner.name == "TrainerCheckpoint" and func.attr.value == "load":
+                    return "state"
+            if func.attr.value in RECORD_PRODUCERS:
+                return "record"
+            if isinstance(receiver, cst.Name) and known.get(receiver.value) == "store":
+                return "record" if func.attr.value in ("policy", "create", "save", "load_from_uri") else None
+        return None
+
+    def _class_records(self, node: cst.ClassDef) -> set[str]:
+        """``self.X`` attributes of a class that hold a PolicyRecord (assigned from one in any method)."""
+        attributes: set[str] = set()
+        for statement in iter_statements(node.body):
+            if not isinstance(statement, cst.FunctionDef):
+                continue
+            known = self._record_vars(statement)
+            for inner in iter_statements(statement.body):
+                if not isinstance(inner, cst.SimpleStatementLine):
+                    continue
+                for small in inner.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                        targets = small.targets if isinstance(small, cst.Assign) else [small]
+                        if self._kind_of(small.value, known) == "record":
+                            for target in targets:
+                                t = target.target
+                                if (
+                                    isinstance(t, cst.Attribute)
+                                    and isinstance(t.value, cst.Name)
+                                    and t.value.value == "self"
+                                ):
+                                    attributes.add(t.attr.value)
+        return attributes
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._records.append(self._record_vars(node))
@@ -187,7 +271,7 @@ class MarkRemainingLegacy(LegacyRule):
             )
 
     def visit_Arg(self, node: cst.Arg) -> None:
-        if self._records and isinstance(node.value, cst.Name) and node.value.value in self._records[-1]:
+        if self._kind_of_receiver(node.value) == "record":
             self.todo(
                 f"{node.value.value} is a PolicyRecord passed on: decide what replaces it (decision F1)"
             )
@@ -213,7 +297,7 @@ def _names_record(annotation: cst.BaseExpression, bindings: object) -> bool:
     return finder.found
 
 
-class _RecordName(cst.CSTVisitor):
+class _RecordName(FastVisitor):
     def __init__(self, bindings: object) -> None:
         self.bindings = bindings
         self.found = False
@@ -222,3 +306,7 @@ class _RecordName(cst.CSTVisitor):
         symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
         if symbol is not None and symbol.name in RECORD_CLASSES:
             self.found = True
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)

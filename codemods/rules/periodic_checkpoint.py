@@ -15,7 +15,14 @@ import libcst as cst
 
 from codemods.rules._base import LegacyRule, TodoMarking
 from codemods.rules._resolve import iter_statements
-from codemods.rules._shapes import StatementRemover, drop_args, has_star_args, keyword, uses_of
+from codemods.rules._shapes import (
+    FastTransformer,
+    StatementRemover,
+    drop_args,
+    has_star_args,
+    keyword,
+    uses_of,
+)
 from codemods.rules.manager_threading import CHECKPOINT_CONFIG_KEY
 from codemods.rules.trainer_state import manager_names
 
@@ -26,7 +33,7 @@ KEPT = frozenset(
 DROPPED = frozenset({"initial_policy_record", "run_dir", "kickstarter", "wandb_run"})
 
 
-class _UsesMarker(TodoMarking, cst.CSTTransformer):
+class _UsesMarker(TodoMarking, FastTransformer):
     """Mark statements reading ``name``; with ``after``, only statements after that one (source order)."""
 
     def __init__(self, rule: LegacyRule, name: str, message: str, after: set[int] | None = None) -> None:
@@ -192,7 +199,7 @@ class PeriodicCheckpoint(LegacyRule):
         return updated_node.with_changes(body=body)
 
 
-class _Replace(cst.CSTTransformer):
+class _Replace(FastTransformer):
     def __init__(self, replacements: dict[int, cst.SimpleStatementLine]) -> None:
         self.replacements = replacements
         self.done: set[int] = set()

@@ -25,6 +25,7 @@ from codemods.rules._shapes import (
     DROP_KEYWORDS,
     MANAGER_CLASS,
     MANAGER_PARAM,
+    FastVisitor,
     KeywordOnlyUses,
     NameRenamer,
     callee_name,
@@ -198,7 +199,7 @@ class StoreToManager(LegacyRule):
         return None
 
 
-class _ArgumentCallees(cst.CSTVisitor):
+class _ArgumentCallees(FastVisitor):
     """Callees receiving ``name`` as ``policy_store=name``; ``ok`` is False on any other use."""
 
     def __init__(self, name: str, skip: cst.CSTNode) -> None:
@@ -242,7 +243,7 @@ def _class_fields(node: cst.ClassDef) -> set[str]:
     return fields
 
 
-class _AttributeReads(cst.CSTVisitor):
+class _AttributeReads(FastVisitor):
     def __init__(self) -> None:
         self.reads: dict[str, set[str]] = {}
 
@@ -258,7 +259,7 @@ def _attribute_reads(function: cst.FunctionDef) -> dict[str, set[str]]:
     return visitor.reads
 
 
-class _AllNames(cst.CSTVisitor):
+class _AllNames(FastVisitor):
     def __init__(self) -> None:
         self.names: set[str] = set()
 

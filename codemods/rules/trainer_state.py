@@ -16,7 +16,7 @@ import libcst as cst
 
 from codemods.rules._base import LegacyRule, TodoMarking
 from codemods.rules._resolve import iter_statements
-from codemods.rules._shapes import MANAGER_CLASS, assigned_call, target_name
+from codemods.rules._shapes import MANAGER_CLASS, FastTransformer, assigned_call, target_name
 
 KEYS = {
     "agent_step": "agent_step",
@@ -42,7 +42,7 @@ def manager_names(function: cst.FunctionDef) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-class _StateReads(TodoMarking, cst.CSTTransformer):
+class _StateReads(TodoMarking, FastTransformer):
     def __init__(self, rule: LegacyRule, name: str) -> None:
         super().__init__()
         self.rule = rule

@@ -21,7 +21,7 @@ class Simulation:
         self._policy_store = policy_store  # TODO(simple-ckpt): the policy store kept on an object: there is no store any more; keep a SimpleCheckpointManager or a path; _policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
         self._npc_pr = policy_store.policy_record(npc_policy_uri) if npc_policy_uri else None  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
         env = config.make_env()
-        self._policy_pr.policy.initialize_to_environment(env.get_observation_features(), env.action_names, env.max_action_args, device)
+        self._policy_pr.policy.initialize_to_environment(env.get_observation_features(), env.action_names, env.max_action_args, device)  # TODO(simple-ckpt): self._policy_pr.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
 
     @classmethod
     def create(  # TODO(simple-ckpt): callers no longer pass policy_store to create() (the codemod drops it at call sites): remove this parameter and its uses; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
@@ -35,5 +35,5 @@ class Simulation:
         return self._policy_pr
 
     def simulate(self) -> dict[str, float]:
-        agent = self._policy_pr.policy
+        agent = self._policy_pr.policy  # TODO(simple-ckpt): self._policy_pr.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
         return {"reward": float(agent is not None)}
