@@ -84,6 +84,7 @@ def migrate_command(
     if any_remote(*paths, out):  # object storage: convert local copies, one file downloaded at a time
         with RemoteMigration(paths, out, upload=not (dry_run or check)) as local:
             ctx = click.get_current_context()
+            ctx.meta[RemoteMigration.META_KEY] = local
             ctx.invoke(migrate_command, **{**ctx.params, "paths": tuple(local.paths), "out": local.out})
         return
     missing = [str(p) for p in paths if not p.exists()]
@@ -117,6 +118,9 @@ def migrate_command(
         progress=not quiet,
     )
     report = run_migration(list(paths), options)
+    remote = click.get_current_context().meta.get(RemoteMigration.META_KEY)
+    if remote is not None:
+        remote.show_remote_names(report)  # the report names s3://... rather than the local copies
     if dry_run and not check:
         click.echo("dry run: nothing was written")
     report.print_table(sys.stdout)

@@ -280,7 +280,7 @@ def show_command(file: str, weights_only: bool, show_all: bool) -> None:
     else:
         click.echo("metadata: none (no YAML sidecar; this file is not a committed simple_ckpt checkpoint)")
     agent = (
-        load_agent_from(path, weights_only=weights_only, agent_factory=None)
+        load_agent_from(path, map_location="cpu", weights_only=weights_only, agent_factory=None)
         if not _is_payload(path)
         else None
     )

@@ -111,6 +111,8 @@ class RemoteMigration:
     unless ``upload`` is False (dry runs), and the temp dir is removed.
     """
 
+    META_KEY = "simple_ckpt.remote_migration"
+
     def __init__(
         self, paths: Iterable[Path | RemotePath], out: Path | RemotePath | None, upload: bool
     ) -> None:
@@ -118,6 +120,7 @@ class RemoteMigration:
         self._upload = upload
         self.remote_out = out if isinstance(out, RemotePath) else None
         self._existing: set[str] = set()
+        self._remote_inputs: list[RemotePath] = []
         try:
             self.paths = [self._localize(p) for p in paths]
             self.out: Path | None
@@ -131,9 +134,31 @@ class RemoteMigration:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise
 
+    def show_remote_names(self, report: Any) -> None:
+        """Rewrite the local mirror paths in a migrate report (paths, outputs, messages) to their URLs."""
+        protocols = {p.protocol for p in (*self._remote_inputs, self.remote_out) if p is not None}
+        prefixes = [
+            (f"{self._tmp / side / proto}/", f"{proto}://") for side in ("in", "out") for proto in protocols
+        ]
+
+        def named(text: Any) -> Any:
+            if isinstance(text, str):
+                for local, url in prefixes:
+                    text = text.replace(local, url)
+            return text
+
+        for result in getattr(report, "results", []):
+            for attr in ("path", "reason"):
+                setattr(result, attr, named(getattr(result, attr, None)))
+            for attr in ("outputs", "warnings"):
+                setattr(result, attr, [named(item) for item in getattr(result, attr, [])])
+        if hasattr(report, "problems"):
+            report.problems = [named(item) for item in report.problems]
+
     def _localize(self, path: Path | RemotePath) -> Path:
         if not isinstance(path, RemotePath):
             return path
+        self._remote_inputs.append(path)
         local = _mirror_path(self._tmp / "in", path)
         if not _mirror(path, local if not remote_storage(path).is_file(path) else local.parent, None):
             raise click.UsageError(f"migrate: no such file or directory: {path}")

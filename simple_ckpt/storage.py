@@ -394,6 +394,7 @@ class FsspecStorage:
         return info is not None and info.get("type") == "file"
 
     def is_dir(self, path: RemotePath) -> bool:
+        self._forget(path)
         try:
             return bool(self.fs.isdir(path.key))
         except OSError:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from simple_ckpt import SimpleCheckpointManager
 from simple_ckpt.cli import main
+from simple_ckpt.errors import SimpleCkptError
 from simple_ckpt.payload import make_weights_only_payload
 
 
@@ -183,13 +184,20 @@ def test_subprocess_entry_point_and_debug(run_dir: Path, tmp_path: Path) -> None
     assert dbg.returncode != 0 and "Traceback" in dbg.stderr
 
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    code, out, _ = invoke("demo", "--epochs", "2", "--keep", str(tmp_path / "demo_run"))
+def test_manager_demo_runs_end_to_end(tmp_path: Path) -> None:
+    # The manager-only demo (`simple-ckpt demo` now runs the full journey, tested in test_journey.py).
+    from simple_ckpt.demo import demo_command
+
+    def invoke_demo(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(demo_command, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    code, out, _ = invoke_demo("--epochs", "2", "--keep", str(tmp_path / "demo_run"))
     assert code == 0
     assert "parameters identical: True" in out
     assert "best by evals.accuracy:" in out
     manager = SimpleCheckpointManager(tmp_path / "demo_run", "demo_run")
     assert [i.epoch for i in manager.list_all_checkpoints()] == [1, 2, 3, 4]
     assert manager.load_trainer_state()["epoch"] == 4
-    code, _, err = invoke("demo", "--epochs", "1", "--keep", str(tmp_path / "demo_run"))
-    assert code == 1 and "already has checkpoints" in err
+    with pytest.raises(SimpleCkptError, match="already has checkpoints"):
+        invoke_demo("--epochs", "1", "--keep", str(tmp_path / "demo_run"))

@@ -9,6 +9,7 @@ original byte-identical under legacy/; no temp file left under a real name).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -21,6 +22,9 @@ from typing import Any
 import pytest
 from conftest import stress_trials
 from test_migrate_command import _normalised, migrate
+
+from simple_ckpt import SimpleCheckpointManager
+from simple_ckpt.manager import verify_checkpoint
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +103,7 @@ def test_migrate_killed_at_sampled_io_steps_then_rerun_equals_uninterrupted(
     total = int(counted.stdout.rsplit("STEPS", 1)[1].split()[0])
     assert total >= 15, total
     expected = _normalised(reference)
+    originals = _shas(template.parent)
     rng = random.Random(99)
     trials = stress_trials(ci_sample=2, full=50)
     points = sorted(rng.sample(range(1, total + 1), min(trials, total)))
@@ -107,6 +112,27 @@ def test_migrate_killed_at_sampled_io_steps_then_rerun_equals_uninterrupted(
         shutil.copytree(template.parent, work)
         proc = _run(work, kill_at)
         assert proc.returncode == -9, (kill_at, proc.returncode, proc.stderr[-1000:])
+        _assert_crash_state(work, originals, kill_at)
         rerun = migrate(work, "--in-place")
         assert rerun.exit_code == 0, (kill_at, rerun.output)
         assert _normalised(work) == expected, f"kill at step {kill_at} of {total}"
+
+
+def _shas(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def _assert_crash_state(work: Path, originals: dict[str, str], kill_at: int) -> None:
+    """Right after the kill: every original exists byte for byte (in place or under <run>/legacy/), and
+    every checkpoint with a YAML verifies against it (no half-written file under a committed name)."""
+    present = set(_shas(work).values())
+    missing = [rel for rel, sha in originals.items() if sha not in present]
+    assert not missing, f"kill at step {kill_at}: originals lost: {missing}"
+    for run in (p for p in work.iterdir() if p.is_dir()):
+        for info in SimpleCheckpointManager(run).list_all_checkpoints():
+            if info.yaml_path is not None:
+                verify_checkpoint(info)

@@ -98,6 +98,28 @@ def test_save_list_best_load_prune_on_s3(s3_bucket: str) -> None:
     assert [i.epoch for i in SimpleCheckpointManager(run).list_all_checkpoints()] == [2, 4]
 
 
+def test_async_commit_and_the_listing_index_on_s3(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import simple_ckpt.sidecars as sidecars
+
+    monkeypatch.setattr(sidecars, "INDEX_MIN_SIDECARS", 3)
+    run = f"{s3_bucket}/runs/async"
+    manager = SimpleCheckpointManager(run, "async", async_commit=True)
+    for epoch in range(1, 5):
+        manager.save_agent(_net(float(epoch)), epoch, {"score": epoch})
+    manager.save_trainer_state(None, 4, 40)
+    assert [i.epoch for i in manager.list_all_checkpoints()] == [1, 2, 3, 4]  # waits for the commits
+    manager.close()
+    assert ".simple_ckpt-index.json" in _keys(f"{run}/checkpoints")  # the cache lives beside the sidecars
+    reader = SimpleCheckpointManager(run)
+    assert _value(reader.load_agent()) == 4.0
+    state = reader.load_trainer_state()
+    assert state is not None and state["epoch"] == 4
+    # a sidecar rewritten by someone else is noticed (its ETag/size changed), not served from the cache
+    key = RemotePath(f"{run}/checkpoints/model_0002.yaml").key
+    _fs().pipe_file(key, _fs().cat_file(key).replace(b"score: 2", b"score: 22"))
+    assert str(reader.find_best_checkpoint()) == f"{run}/checkpoints/model_0002.pt"
+
+
 def test_resave_of_an_epoch_and_hash_mismatch_are_detected(s3_bucket: str) -> None:
     run = f"{s3_bucket}/r"
     manager = SimpleCheckpointManager(run, "r")
@@ -284,6 +306,7 @@ def test_migrate_a_legacy_run_dir_from_a_bucket(s3_bucket: str, legacy_world: An
 
     code, out, err = invoke("migrate", source, "--out", str(tmp_path / "out"), "-q")
     assert code == 0, out + err
+    assert "simple-ckpt-migrate-remote" not in out + err  # the report never names the temp copies
     local_out = SimpleCheckpointManager(tmp_path / "out" / "run_a")
     infos = local_out.list_all_checkpoints()
     assert [(i.epoch, i.committed) for i in infos] == [(0, True), (10, True)]
@@ -297,6 +320,8 @@ def test_migrate_a_legacy_run_dir_from_a_bucket(s3_bucket: str, legacy_world: An
     code, out, err = invoke("migrate", source, "--out", remote_out, "-q")
     assert code == 0, out + err
     assert "uploaded 5 file(s)" in out  # 2 models, 2 YAMLs, 1 trainer state
+    assert f"{remote_out}/run_a/checkpoints/model_0010.pt" in out  # outputs are named by their URL
+    assert "simple-ckpt-migrate-remote" not in out + err
     remote = SimpleCheckpointManager(f"{remote_out}/run_a")
     remote_infos = remote.list_all_checkpoints()
     assert [(i.epoch, i.committed) for i in remote_infos] == [(0, True), (10, True)]

@@ -267,3 +267,178 @@ def test_verify_digests_catches_a_changed_a_missing_and_a_retyped_tensor(tmp_pat
     assert "'policy.components.a': values differ" in message
     assert "'policy.components.b': torch.float64" in message
     assert "'c' is missing" in message
+
+
+# ---------------------------------------------------------------------------------------- static scan
+# `migrate.scan` walks opcodes with a lean loop of its own; it must accept, reject and report exactly what
+# a walk with `pickletools.genops` does. The reference below is that straightforward walk.
+
+
+def _reference_scan(data: bytes) -> tuple:
+    """(protocol, globals, unresolved, extension codes, counted opcodes) by pickletools.genops."""
+    import pickletools
+    from collections import Counter
+
+    strings = {
+        "SHORT_BINUNICODE",
+        "BINUNICODE",
+        "BINUNICODE8",
+        "UNICODE",
+        "STRING",
+        "BINSTRING",
+        "SHORT_BINSTRING",
+    }
+    inert = {"PROTO", "FRAME", "MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT", "STOP"}
+    counted = ("REDUCE", "BUILD", "NEWOBJ", "NEWOBJ_EX", "INST", "OBJ", "PERSID", "BINPERSID")
+    protocol, found, unresolved, ext, ops = 0, [], 0, [], Counter()
+    stack: list = []
+    memo: dict = {}
+    for opcode, arg, _pos in pickletools.genops(data):
+        op = opcode.name
+        if op in counted:
+            ops[op] += 1
+        if op == "PROTO":
+            protocol = int(arg)
+        if op in ("GLOBAL", "INST"):
+            module, _, name = str(arg).partition(" ")
+            if (module, name) not in found:
+                found.append((module, name))
+            stack.append(None)
+        elif op == "STACK_GLOBAL":
+            name_v = stack.pop() if stack else None
+            module_v = stack.pop() if stack else None
+            if isinstance(module_v, str) and isinstance(name_v, str):
+                if (module_v, name_v) not in found:
+                    found.append((module_v, name_v))
+            else:
+                unresolved += 1
+            stack.append(None)
+        elif op in ("EXT1", "EXT2", "EXT4"):
+            ext.append(int(arg))
+            stack.append(None)
+        elif op in strings:
+            stack.append(arg if isinstance(arg, str) else None)
+        elif op in ("GET", "BINGET", "LONG_BINGET"):
+            stack.append(memo.get(int(arg)))
+        elif op in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[int(arg)] = stack[-1] if stack else None
+        elif op == "MEMOIZE":
+            memo[len(memo)] = stack[-1] if stack else None
+        elif op == "DUP":
+            stack.append(stack[-1] if stack else None)
+        elif op == "POP":
+            if stack:
+                stack.pop()
+            if stack:
+                stack[-1] = None
+        elif op not in inert:
+            stack.append(None)
+        if len(stack) > 64:
+            del stack[:-2]
+    return protocol, found, unresolved, ext, +ops
+
+
+def _lean_scan(data: bytes) -> tuple | None:
+    from migrate.scan import PickleMalformed, scan_pickle
+
+    try:
+        s = scan_pickle(data, "x")
+    except PickleMalformed:
+        return None
+    return s.protocol, s.globals, s.unresolved_stack_globals, s.extension_codes, +s.opcodes
+
+
+def _reference_or_none(data: bytes) -> tuple | None:
+    try:
+        return _reference_scan(data)
+    except (ValueError, IndexError, KeyError):
+        return None
+
+
+class _Obj:
+    def __init__(self) -> None:
+        self.a, self.b = [1, 2.5, "s"], {"k": (None, True, b"x" * 300)}
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        return (_Obj, (), self.__dict__)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+
+def _sample_pickles() -> list[bytes]:
+    import collections
+    import pickle
+
+    values = [
+        {"a": [1, -2, 2**40, -(2**70), 1.5, "é\u1234", b"b" * 70000, bytearray(b"q")], "t": (1,), "s": {1}},
+        [_Obj(), _Obj(), frozenset({"x"}), "y" * 300, None, True, False, 10**400],
+        torch.nn.Linear(3, 2).state_dict(),
+        # module names reused through the memo (BINGET, and LONG_BINGET past 256 memo entries)
+        [collections.OrderedDict, collections.Counter, [str(i) for i in range(300)], collections.deque],
+    ]
+    out = [pickle.dumps(v, protocol=p) for v in values for p in range(6)]
+    buf = io.BytesIO()
+    torch.save({"m": torch.nn.Linear(4, 4), "o": _opt()}, buf, _use_new_zipfile_serialization=False)
+    out.append(buf.getvalue())
+    # hand-written: text globals, STRING/UNICODE literals resolved through memo into STACK_GLOBAL, DUP,
+    # POP, EXT codes, negative lengths
+    out += [
+        b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94\x93.",
+        b"\x80\x04Vbuiltins\np0\n0g0\nVeval\n\x93.",
+        b"\x80\x02S'os'\nS'getcwd'\n\x93)R.",
+        b"\x80\x04\x8c\x02os\x942\x93.",
+        b"\x80\x02\x82\x01\x83\x02\x01\x84\xff\xff\xff\xff.",
+        b"\x80\x02T\xff\xff\xff\xffabc.",
+        b"\x80\x02\x8b\xfe\xff\xff\xff.",
+        b"cos\nsystem\n(S'echo'\ntR.",
+        b"(iposix\nsystem\nS'x'\nb.",
+        b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.",
+        b"\x80\x04\x8c\x02\xff\xfe.",
+        b"\x80\x04\x8c\x02os\x94h\x00\x8c\x06system\x93.",
+        b"\x80\x02X\x02\x00\x00\x00osq\x07j\x07\x00\x00\x00X\x06\x00\x00\x00systemr\x00\x01\x00\x00\x93.",
+    ]
+    return out
+
+
+def test_static_scan_matches_a_genops_walk_on_real_and_hand_made_pickles(shared_legacy_dir: Path) -> None:
+    import zipfile
+
+    pickles = _sample_pickles()
+    for path in sorted(shared_legacy_dir.rglob("*.pt")):
+        with zipfile.ZipFile(path) as zf:
+            pickles += [zf.read(n) for n in zf.namelist() if n.endswith(".pkl")]
+    rejected = 0
+    for data in pickles:
+        want = _reference_or_none(data)
+        rejected += want is None
+        assert _lean_scan(data) == want, data[:80]
+    assert rejected >= 3  # the malformed hand-made ones are rejected by both
+
+
+@pytest.mark.stress
+def test_static_scan_matches_a_genops_walk_on_damaged_pickles() -> None:
+    import random
+
+    from conftest import stress_trials
+
+    rng = random.Random(7)
+    corpus = _sample_pickles()
+    disagreements = []
+    for _ in range(stress_trials(400, 5000)):
+        data = bytearray(rng.choice(corpus))
+        for _ in range(rng.randint(1, 4)):
+            where = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[where] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[where:]
+                if not data:
+                    break
+            else:
+                data[where:where] = bytes([rng.choice(b"\x93\x94\x8c(0g2hjqr.\x82\x84cV")])
+        blob = bytes(data)
+        if _lean_scan(blob) != _reference_or_none(blob):
+            disagreements.append(blob[:60])
+    assert disagreements == []

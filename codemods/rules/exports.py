@@ -8,14 +8,25 @@ re-export import unused, and the import pass removes it.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
+from codemods.legacy_table import load_table
 from codemods.rules._base import LegacyRule
+
+_QUOTED_LEGACY_NAME = re.compile(
+    "[\"'](" + "|".join(sorted(re.escape(symbol.name) for symbol in load_table().symbols)) + ")[\"']"
+)
 
 
 class DropLegacyExports(LegacyRule):
     DESCRIPTION = "remove legacy names from __all__ (their re-export import then goes too)"
     TRIGGERS = frozenset({"__all__"})
+
+    @classmethod
+    def wants(cls, text: str) -> bool:
+        return "__all__" in text and _QUOTED_LEGACY_NAME.search(text) is not None
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         if not any(

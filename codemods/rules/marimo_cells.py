@@ -112,6 +112,10 @@ class MarimoLocalLoad(LegacyRule):
     DESCRIPTION = "marimo: latest local checkpoint via SimpleCheckpointManager, import/return/params together"
     TRIGGERS = frozenset({"marimo"})
 
+    @classmethod
+    def wants(cls, text: str) -> bool:
+        return ".cell" in text and "policy_records" in text and "file://" in text
+
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         cells = [s for s in tree.body if isinstance(s, cst.FunctionDef) and _is_cell(s)]
         if not cells:

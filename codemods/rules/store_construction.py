@@ -17,6 +17,8 @@ Keywords are always emitted by name (the target's parameter order differs from #
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from codemods.rules._base import LegacyRule
@@ -33,6 +35,7 @@ from codemods.rules._shapes import (
 )
 
 STORE_FACTORIES = frozenset({"PolicyStore", "get_policy_store_from_cfg"})
+_CONSTRUCTION = re.compile(r"\bPolicyStore(?:\.create)?\s*\(|\bget_policy_store_from_cfg\s*\(")
 RUN_NAME_FIELDS = ("run_name", "run")
 
 
@@ -41,6 +44,16 @@ class StoreToManager(LegacyRule):
         "PolicyStore construction at a training entry point -> SimpleCheckpointManager(run_dir=, run_name=)"
     )
     TRIGGERS = STORE_FACTORIES
+
+    @classmethod
+    def wants(cls, text: str) -> bool:
+        # Only construction sites matter (annotations and other uses are the TODO pass's); an aliased
+        # import (`PolicyStore as PS`) makes any call a candidate.
+        return (
+            bool(_CONSTRUCTION.search(text))
+            or "PolicyStore as " in text
+            or "get_policy_store_from_cfg as " in text
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
         super().__init__(context)
