@@ -9,6 +9,7 @@ markers first, then data.pkl), safetensors (+ YAML sidecar), raw pickle.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from torch import nn
 
 from migrate.errors import CorruptFile, LegacyReadError, NotLegacyCheckpoint
 from migrate.model import GlobalUse, LegacyPolicy, LegacyTrainerState, ReadOptions
-from migrate.readers.common import open_zip
+from migrate.readers.common import memory_limit, open_zip
 from migrate.readers.detect import detect_container
 from migrate.readers.interpret import tensor_counts
 from migrate.readers.pickled import check_refused, global_uses, is_package, pickle_members, policy_for
@@ -35,6 +36,42 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class _WholeFile:
+    """A zip checkpoint read from disk once: its bytes (storages become views of them) and its sha256.
+
+    The sha256 is computed on a helper thread (hashlib releases the GIL) while the caller scans and
+    unpickles. Files too large to hold comfortably (a quarter of physical memory) are not read whole:
+    `data` is then None, the storages are read member by member and the hash streams from disk.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: bytearray | None = None
+        size = path.stat().st_size
+        if size <= memory_limit() // 4:
+            self.data = bytearray(size)
+            with path.open("rb") as fh:
+                filled = fh.readinto(self.data)
+            if filled != size:  # changed under us: let the streaming path see what is there now
+                self.data = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="migrate-sha256")
+        self._sha = self._pool.submit(self._hash)
+
+    def _hash(self) -> str:
+        if self.data is None:
+            return sha256_of(self.path)
+        return hashlib.sha256(self.data).hexdigest()
+
+    def sha256(self) -> str:
+        return self._sha.result()
+
+    def __enter__(self) -> _WholeFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def read_legacy(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> LegacyPolicy | LegacyTrainerState:
@@ -92,11 +129,13 @@ def _read(path: Path, options: ReadOptions, count_tensors: bool) -> LegacyPolicy
         raise NotLegacyCheckpoint(
             path, "a raw pickle (torch's legacy non-zip format); Metta never wrote these"
         )
-    sha = sha256_of(path)
-    with open_zip(path) as zf:
+    with _WholeFile(path) as whole, open_zip(path) as zf:
         if is_package(zf.namelist()):  # spec §17 step 2 before step 3
-            return read_torch_package(zf, path, sha, options, count_tensors)
-        return read_torch_zip(zf, path, sha, options, count_tensors)
+            result = read_torch_package(zf, path, "", options, count_tensors)
+        else:
+            result = read_torch_zip(zf, path, "", options, count_tensors, whole.data)
+        result.sha256 = whole.sha256()  # interpret only records it
+        return result
 
 
 def inventory(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> list[GlobalUse]:

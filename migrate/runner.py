@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrate.committer import Committer
 from migrate.discover import STAGING_DIRNAME, Candidate, Discovery, discover
 from migrate.metadata import FileFacts, TrainerFacts, plain_mapping, repair
 from migrate.plan import (
@@ -103,12 +104,22 @@ def run_migration(paths: Sequence[Path], options: Options) -> Report:
     tasks = make_tasks(found, options, facts)
     total_bytes = sum(c.size for c in found.candidates)
     progress = Progress(len(found.candidates), total_bytes, enabled=options.progress)
+    unreported: list[FileResult] = []  # results whose last step is still running on the commit thread
+
+    def report_final(results: list[FileResult]) -> None:
+        unreported.extend(results)
+        for result in [r for r in unreported if not _COMMITTER.pending(r)]:
+            unreported.remove(result)
+            progress.done(result.status, result.source, result.size)
+
     try:
         for results in _execute(tasks, options.jobs):
-            for result in results:
-                progress.done(result.status, result.source, result.size)
-                report.results.append(result)
+            report.results.extend(results)
+            report_final(results)
+        _COMMITTER.wait_all()
+        report_final([])
     finally:
+        _COMMITTER.close()  # before the staging dirs go: every staged file is committed or discarded
         progress.finish()
         close_staging()
         remove_staging(t.ckpt_dir for c in found.candidates if (t := target_for(c, options)) is not None)
@@ -139,7 +150,7 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
     """
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield run_task(task)
+            yield run_task(task, settle=False)
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -190,7 +201,7 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
                 task = pending.pop()
                 pending_bytes -= size(task)
                 started = time.perf_counter()
-                yield run_task(task)
+                yield run_task(task, settle=False)
                 seconds_per_byte = min(seconds_per_byte, (time.perf_counter() - started) / size(task))
                 done_tasks += 1
             elif running:
@@ -267,10 +278,18 @@ def _plan_status(result: FileResult, exists: bool, sha: str | None, output: Path
 # ---------------------------------------------------------------------------------------------- one task
 
 
-def run_task(task: Task) -> list[FileResult]:
-    """Convert the task's files (in a worker process, or inline); errors become failed results."""
+def run_task(task: Task, settle: bool = True) -> list[FileResult]:
+    """Convert the task's files (in a worker process, or inline); errors become failed results.
+
+    Each file's last step (fsync, commit) may still be running on the commit thread when this returns
+    with ``settle=False`` (see `migrate.committer`); with ``settle=True`` (a worker process, whose results
+    are sent back) and under a run lease every result is final.
+    """
     if task.lease_run_dir is None:
-        return [_guarded(c, task) for c in task.candidates]
+        results = [_guarded(c, task) for c in task.candidates]
+        if settle:
+            _COMMITTER.wait_all()
+        return results
     from simple_ckpt.errors import LeaseHeldError
     from simple_ckpt.lease import RunLease
 
@@ -281,9 +300,11 @@ def run_task(task: Task) -> list[FileResult]:
     try:
         # Trainer states last: the policies of the run are converted (and verified) first.
         ordered = sorted(task.candidates, key=lambda c: c.kind == "trainer_state")
-        return [_guarded(c, task) for c in ordered]
+        results = [_guarded(c, task) for c in ordered]
     finally:
+        _COMMITTER.wait_all()  # everything of this run is committed while its lease is held
         lease.release()
+    return results
 
 
 def _guarded(candidate: Candidate, task: Task) -> FileResult:
@@ -295,13 +316,21 @@ def _guarded(candidate: Candidate, task: Task) -> FileResult:
         if candidate.kind == "trainer_state":
             return migrate_trainer_state(candidate, task.options)
         return migrate_policy(candidate, task.options, task.trainer.get(candidate.run))
-    except FileFailed as exc:
-        return _failed(candidate, str(exc))
     except Exception as exc:  # never let one file stop the batch; the message names the file
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        if os.environ.get("SIMPLE_CKPT_DEBUG"):
+        if os.environ.get("SIMPLE_CKPT_DEBUG") and not isinstance(exc, FileFailed):
             traceback.print_exc()
-        return _failed(candidate, f"{type(exc).__name__}: {detail}")
+        return _failed(candidate, _describe_error(exc))
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, FileFailed):
+        return str(exc)
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {detail}"
+
+
+# Finishes verified files (fsync + commit + retire) in the background; see migrate.committer.
+_COMMITTER = Committer(_describe_error)
 
 
 def _failed(candidate: Candidate, reason: str) -> FileResult:
@@ -356,6 +385,8 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     target = _target(candidate, options)
 
     # 1. Finished before? (cheap: only hashes the source when an output is already there)
+    if candidate.epoch is not None:
+        _COMMITTER.wait_for(target.model(candidate.epoch))  # a file in flight to the same name goes first
     if candidate.epoch is not None and target.yaml(candidate.epoch).exists():
         result.sha256 = sha256_file(candidate.path)
         if _already(result, target.yaml(candidate.epoch), target.model(candidate.epoch), candidate, options):
@@ -397,6 +428,7 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     result.recovered = repaired.recovered
     result.unrecovered = repaired.unrecovered
     result.warnings.extend(repaired.warnings)
+    _COMMITTER.wait_for(target.model(epoch))
     if candidate.epoch is None and target.yaml(epoch).exists():  # output named by the metadata's epoch
         if _already(result, target.yaml(epoch), target.model(epoch), candidate, options):
             return result
@@ -472,24 +504,33 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
             manager.write_checkpoint(conversion.obj, epoch, document)
             expected = pending_digests.result()
         del legacy, conversion
-        if options.fsync:
-            _fsync_file(staged_model)
-            _fsync_file(staged_yaml)
         try:
             result.tensors_verified = verify_digests(staged_model, mode, expected)
         except Exception as exc:
             raise FileFailed(f"verification failed, nothing committed: {exc}") from exc
-        exists, recorded = recorded_policy_source(final_yaml)  # another source committed meanwhile (--jobs)?
-        if exists and recorded != source_sha and not _is_companion(final_yaml, candidate, options):
-            raise FileFailed(f"{final_yaml} was written from another source meanwhile; not overwritten")
-        _commit([(staged_model, final_model), (staged_yaml, final_yaml)], options)
-    finally:
+    except BaseException:
         _discard(staged_yaml, staged_model)
-    result.outputs = [str(final_model), str(final_yaml)]
-    if options.in_place:
-        from migrate.inplace import retire
+        raise
 
-        retire(candidate, source_sha, final_model, options.fsync)
+    def finish() -> None:
+        """Steps 6-7 (on the commit thread): make the staged pair durable, commit it, retire the original."""
+        try:
+            if options.fsync:
+                _fsync_file(staged_model)
+                _fsync_file(staged_yaml)
+            exists, recorded = recorded_policy_source(final_yaml)  # another source committed meanwhile?
+            if exists and recorded != source_sha and not _is_companion(final_yaml, candidate, options):
+                raise FileFailed(f"{final_yaml} was written from another source meanwhile; not overwritten")
+            _commit([(staged_model, final_model), (staged_yaml, final_yaml)], options)
+        finally:
+            _discard(staged_yaml, staged_model)
+        if options.in_place:
+            from migrate.inplace import retire
+
+            retire(candidate, source_sha, final_model, options.fsync)
+
+    result.outputs = [str(final_model), str(final_yaml)]
+    _COMMITTER.submit(result, [final_model, final_yaml], finish)
     return result
 
 
@@ -640,6 +681,7 @@ def migrate_trainer_state(candidate: Candidate, options: Options) -> FileResult:
         candidate.rel, str(candidate.path), "trainer_state", candidate.run, CONVERTED, size=candidate.size
     )
     target = _target(candidate, options)
+    _COMMITTER.wait_all()  # the run's policies are committed before its trainer state
     final = target.trainer_state
     if final.exists() and final != candidate.path:
         _exists, sha = recorded_trainer_source(final)

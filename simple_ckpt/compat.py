@@ -8,12 +8,21 @@ Built only on the manager's public API (``SimpleCheckpointManager``, ``load_agen
 - ``select_checkpoints(run_dir, selector, n, metric)``: the ``latest``/``top``/``all`` selectors of
   ``store.policy_records(...)`` over a local run dir; returns paths.
 - ``checkpoint_metadata(path)``: what ``record.metadata`` was, for a checkpoint path.
+- ``make_test_checkpoint(run_name, epoch)``: what ``MockPolicyRecord.from_key_and_version(k, v)`` gave tests:
+  a real checkpoint (tiny agent + sidecar with ``epoch``/``run``) in a temporary run dir, as a path string.
+
+Decision F1 of the call-site spec: a PolicyRecord at eval/stats/logging boundaries becomes the checkpoint
+path string; code that needs the agent loads it with ``simple_ckpt.load_agent_from(path)``, code that needs
+the metadata reads ``simple_ckpt.read_metadata(path)``. These helpers therefore return path strings.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,7 +77,7 @@ def maybe_save_checkpoint(
 
 def select_checkpoints(
     run_dir: str | os.PathLike[str], selector: str = "latest", n: int = 1, metric: str = "score"
-) -> list[Path]:
+) -> list[str]:
     """Checkpoint paths of a local run dir chosen like the legacy ``latest``/``top``/``all`` selectors.
 
     ``latest``: the newest ``n``; ``top``: the best ``n`` by ``metric`` (checkpoints without it are left
@@ -79,13 +88,13 @@ def select_checkpoints(
         raise ValueError(f"n must be at least 1, got {n}")
     manager = SimpleCheckpointManager(run_dir=run_dir)
     infos = list(manager.list_all_checkpoints())
-    paths = [Path(info["model_path"]) for info in infos]
+    paths = [str(info["model_path"]) for info in infos]
     if selector == "all":
         return paths
     if selector == "latest":
         return paths[::-1][:n]
     scored = [
-        (info["metadata"].get(metric), Path(info["model_path"]))
+        (info["metadata"].get(metric), str(info["model_path"]))
         for info in infos
         if isinstance(info["metadata"].get(metric), (int, float))
     ]
@@ -96,3 +105,21 @@ def select_checkpoints(
 def checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The metadata dict saved next to a checkpoint (what a PolicyRecord's ``metadata`` held)."""
     return read_metadata(path)
+
+
+def make_test_checkpoint(run_name: str, epoch: int, metadata: Mapping[str, Any] | None = None) -> str:
+    """A real checkpoint for tests, standing in for ``MockPolicyRecord.from_key_and_version(run_name, epoch)``.
+
+    Writes a tiny agent as ``<tmp>/<run_name>/checkpoints/model_{epoch:04d}.pt`` plus its YAML sidecar
+    (``epoch``, ``run`` and ``metadata``) and returns the model path as a string. The temporary directory
+    is removed when the process exits."""
+    import torch
+
+    root = tempfile.mkdtemp(prefix="simple-ckpt-test-")
+    atexit.register(shutil.rmtree, root, True)
+    manager = SimpleCheckpointManager(run_dir=Path(root) / run_name, run_name=run_name, fsync=False)
+    try:
+        path = manager.save_agent(torch.nn.Linear(1, 1), epoch, dict(metadata or {}))
+    finally:
+        manager.close()
+    return str(path)

@@ -223,6 +223,9 @@ def _step_train(j: Journey, epochs: int) -> None:
 
 def _step_build(j: Journey, hidden: int) -> Workspace:
     j.header("write a legacy train_dir and a legacy codebase (what a team has before migrating)")
+    j.echo(
+        "  writing them in a subprocess that has stand-ins of the legacy classes (this process never does) ..."
+    )
     start = time.perf_counter()
     ws = prepare_workspace(j.root, hidden=hidden)
     from simple_ckpt._demo_legacy import DEMO_RUNS, TRAINER_GENERATION

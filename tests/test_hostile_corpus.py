@@ -319,3 +319,28 @@ def test_widening_the_allow_list_never_admits_dangerous_modules(
         read_legacy(path, options)
     assert _named(str(caught.value), case)
     assert sentinel.untouched()
+
+
+def test_metadata_cannot_steer_where_migrate_writes(legacy_world: LegacyWorld, tmp_path: Path) -> None:
+    """A run name or epoch in the file's metadata that is a path (or not a number) never escapes --out."""
+    from click.testing import CliRunner
+
+    from simple_ckpt.cli import main
+
+    td = legacy_world.root / "td"
+    escape = tmp_path / "ESCAPED"
+    for i, epoch in enumerate([f"../../../../{escape}", -5, 1.5, True, None]):
+        md = legacy_world.expected_metadata("L6", 10)
+        md.update(epoch=epoch, run=f"../../../../{escape}_run")
+        legacy_world.write_policy(td / "artifacts" / f"run{i}:v3" / "model.pt", metadata=md)
+    md = legacy_world.expected_metadata("L6", 10)
+    md["run"] = str(escape)
+    legacy_world.write_policy(td / "runx" / "checkpoints" / "model_0010.pt", metadata=md)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["migrate", "-q", "--out", str(out), str(td)])
+    assert result.exit_code == 1  # the artifacts whose epoch is not a number fail, naming why
+    assert result.output.count("cannot determine the epoch") == 5, result.output
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert "runx/checkpoints/model_0010.pt" in written
+    assert all(not part.startswith("..") for rel in written for part in rel.split("/"))
+    assert not list(tmp_path.glob("ESCAPED*"))

@@ -348,3 +348,32 @@ def test_inspect_a_remote_file_and_dir(s3_bucket: str, legacy_world: Any) -> Non
     assert reports[0]["generation"] == "L6" and reports[0]["ok"]
     code, out, err = invoke("inspect", f"{s3_bucket}/files/checkpoints/model_0010.pt")
     assert code == 0 and out.startswith(f"{s3_bucket}/files/checkpoints/model_0010.pt")
+
+
+def test_storage_options_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*storage.ENDPOINT_ENV, storage.OPTIONS_ENV):
+        monkeypatch.delenv(name, raising=False)
+    assert storage.storage_options("s3") == {}
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    assert storage.storage_options("s3") == {"client_kwargs": {"endpoint_url": "http://127.0.0.1:1"}}
+    monkeypatch.setenv("SIMPLE_CKPT_S3_ENDPOINT", "http://127.0.0.1:2")  # ours wins over the AWS one
+    monkeypatch.setenv(storage.OPTIONS_ENV, '{"anon": false, "client_kwargs": {"region_name": "x"}}')
+    assert storage.storage_options("s3") == {
+        "anon": False,
+        "client_kwargs": {"region_name": "x", "endpoint_url": "http://127.0.0.1:2"},
+    }
+    assert storage.storage_options("gs") == {"anon": False, "client_kwargs": {"region_name": "x"}}
+    monkeypatch.setenv(storage.OPTIONS_ENV, "[1, 2]")
+    with pytest.raises(CheckpointError, match="SIMPLE_CKPT_STORAGE_OPTIONS: not a JSON object"):
+        storage.storage_options("s3")
+
+
+def test_remote_paths_behave_like_paths() -> None:
+    path = RemotePath("s3://bucket/runs/x/checkpoints/model_0001.pt")
+    assert path.name == "model_0001.pt" and path.suffix == ".pt" and path.stem == "model_0001"
+    assert path.with_suffix(".yaml") == RemotePath("s3://bucket/runs/x/checkpoints/model_0001.yaml")
+    assert path.parent.parent / "checkpoints" == path.parent
+    assert str(RemotePath("s3://bucket/runs/x/")) == "s3://bucket/runs/x"
+    assert storage.to_path("file:///tmp/x") == Path("/tmp/x") and storage.to_path("rel/x") == Path("rel/x")
+    with pytest.raises(CheckpointError, match="not a storage URL"):
+        RemotePath("s3://")

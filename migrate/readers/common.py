@@ -66,6 +66,25 @@ def read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
         raise CorruptFile(path, f"cannot read zip member {name} ({exc})") from exc
 
 
+def stored_span(info: zipfile.ZipInfo, path: Path, whole: bytearray) -> tuple[int, int]:
+    """(start, end) of a stored member's bytes inside ``whole`` (the archive's bytes), CRC checked."""
+    start = info.header_offset
+    local = bytes(whole[start : start + 30])
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise CorruptFile(path, f"zip member {info.filename}: bad local header")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    begin = start + 30 + name_len + extra_len
+    end = begin + info.file_size
+    if end > len(whole):
+        filled = max(len(whole) - begin, 0)
+        raise CorruptFile(
+            path, f"zip member {info.filename} is truncated ({filled} of {info.file_size} bytes)"
+        )
+    if zlib.crc32(memoryview(whole)[begin:end]) != info.CRC:
+        raise CorruptFile(path, f"zip member {info.filename}: bad CRC")
+    return begin, end
+
+
 def read_into(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, fh: BinaryIO) -> bytearray:
     """A member's bytes in one buffer, CRC checked. Stored members (torch's layout) are read directly."""
     if info.compress_type != zipfile.ZIP_STORED:
@@ -90,7 +109,15 @@ def read_into(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, fh: Binary
 class StorageLoader:
     """persistent_load for torch pickles: ('storage', type, key, location, numel) -> a CPU storage."""
 
-    def __init__(self, zf: zipfile.ZipFile, path: Path, member_for_key: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        zf: zipfile.ZipFile,
+        path: Path,
+        member_for_key: Callable[[str], str],
+        whole_file: bytearray | None = None,
+    ) -> None:
+        # whole_file: the archive's bytes, already in memory; stored storages become views of it (no copy)
+        self.whole_file = whole_file
         self.zf = zf
         self.path = path
         self.member_for_key = member_for_key
@@ -124,13 +151,20 @@ class StorageLoader:
             raise CorruptFile(
                 self.path, f"storage {key} holds {info.file_size} bytes, its tensors need {needed}"
             )
-        if self._fh is None:
-            self._fh = self.path.open("rb")
-        data = read_into(self.zf, info, self.path, self._fh)
+        offset = 0
+        if self.whole_file is not None and info.compress_type == zipfile.ZIP_STORED:
+            data = self.whole_file
+            offset, _end = stored_span(info, self.path, data)
+        else:
+            if self._fh is None:
+                self._fh = self.path.open("rb")
+            data = read_into(self.zf, info, self.path, self._fh)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             if needed:
-                untyped = torch.frombuffer(data, dtype=torch.uint8, count=needed).untyped_storage()
+                untyped = torch.frombuffer(
+                    data, dtype=torch.uint8, count=needed, offset=offset
+                ).untyped_storage()
             else:
                 untyped = torch.UntypedStorage(0)
             storage = torch.storage.TypedStorage(wrap_storage=untyped, dtype=dtype, _internal=True)

@@ -17,10 +17,16 @@ from migrate.readers.pickled import static_stage
 
 
 def read_torch_zip(
-    zf: zipfile.ZipFile, path: Path, sha256: str, options: ReadOptions, count_tensors: bool = False
+    zf: zipfile.ZipFile,
+    path: Path,
+    sha256: str,
+    options: ReadOptions,
+    count_tensors: bool = False,
+    whole_file: bytearray | None = None,
 ) -> LegacyPolicy | LegacyTrainerState:
+    """``whole_file``: the file's bytes when the caller already read them (storages are then views of it)."""
     members, policy, uses = static_stage(zf, path, options)
-    loader = StorageLoader(zf, path, lambda key: f"{members.prefix}/data/{key}")
+    loader = StorageLoader(zf, path, lambda key: f"{members.prefix}/data/{key}", whole_file)
     (data,) = members.pickles.values()
     top = restricted_load(data, path, policy, loader)
     result = interpret(path, top, sha256, uses, policy, count_tensors=count_tensors)

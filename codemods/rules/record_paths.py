@@ -1,0 +1,299 @@
+"""Decision F1: a PolicyRecord at a function boundary becomes the checkpoint path string (what #2366 did).
+
+The legacy record bundled an agent, a URI, a display name and metadata. This codemod decides (spec §1.5,
+option b) that at eval/stats/logging boundaries it is replaced by the checkpoint path (``str``):
+
+- annotations ``PolicyRecord``, ``PolicyRecord | None``, ``list[PolicyRecord]``, ``dict[PolicyRecord,
+  float]`` of a function's parameters and return value -> the same with ``str``;
+- inside that function, on such a parameter (or a plain alias ``pr = policy_record``):
+  ``rec.uri`` -> ``rec``; ``rec.metadata`` -> ``read_metadata(rec)`` and ``rec.metadata.epoch`` ->
+  ``read_metadata(rec)["epoch"]`` (``simple_ckpt.read_metadata``); ``rec.policy`` (read once) ->
+  ``load_agent_from(rec)`` (``simple_ckpt.load_agent_from``); passing ``rec`` on passes the path on;
+  any other attribute (``run_name``, ``extract_wandb_run_info()``, ...) keeps a TODO;
+- ``cast(PolicyRecord, x)`` -> ``x``;
+- ``MockPolicyRecord.from_key_and_version(k, v)`` (tests) -> ``make_test_checkpoint(k, v)``
+  (``simple_ckpt.compat``): a real tmp run dir with ``model_{v:04d}.pt`` + YAML, returned as a path.
+
+A function is rewritten only when every use of its record parameters has a rewrite above, the records
+are not stored on ``self`` or reassigned, no nested scope reads them, it produces no records itself and
+it returns only its record parameters (or nothing): otherwise it is left for the TODO pass. Simulation,
+which keeps its record on ``self`` and reads ``.policy`` in several methods, therefore stays TODO (#2366
+gave it the agent and the URI). Hazard reported per rewrite: ``rec.uri`` carried a scheme (``file://``,
+``wandb://``), the path does not, so keys built from it change.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.codemod.visitors import RemoveImportsVisitor
+
+from codemods.rules._base import LegacyRule
+from codemods.rules._shapes import FastTransformer, FastVisitor
+from codemods.rules._uses import Use, all_params, collect
+from codemods.rules.mark_remaining import RECORD_CLASSES, RECORD_PRODUCERS, RECORD_READS
+
+LOAD_AGENT = "load_agent_from"
+READ_METADATA = "read_metadata"
+TEST_HELPER = "make_test_checkpoint"
+DICT_METHODS = frozenset({"get", "items", "keys", "values", "copy", "setdefault", "pop", "update"})
+_LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+class RecordToPath(LegacyRule):
+    DESCRIPTION = "PolicyRecord at a function boundary -> checkpoint path str (decision F1)"
+    TRIGGERS = frozenset({"PolicyRecord"})
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
+        super().__init__(context)
+        self._plans: list[frozenset[str] | None] = []
+
+    # --- functions ----------------------------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._plans.append(self._plan(node))
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        plan = self._plans.pop()
+        if plan is None:
+            return updated_node
+        rewriter = _AnnotationToStr(self.bindings)
+        params = updated_node.params.visit(rewriter)
+        returns = updated_node.returns.visit(rewriter) if updated_node.returns is not None else None
+        self.counted(rewriter.count)
+        if plan:
+            self.report(
+                f"{original_node.name.value}(): {', '.join(sorted(plan))} now hold the checkpoint path (decision "
+                "F1); a legacy URI carried a scheme (file://, wandb://), the path does not: check keys built from it"
+            )
+        return updated_node.with_changes(params=params, returns=returns)
+
+    def _plan(self, node: cst.FunctionDef) -> frozenset[str] | None:
+        """The record names of a function when it can be rewritten as a whole, else None."""
+        records = {
+            p.name.value
+            for p in all_params(node)
+            if p.annotation is not None and self._names_record(p.annotation)
+        }
+        returns_record = node.returns is not None and self._names_record(node.returns)
+        if not records and not returns_record:
+            return None
+        # Simple aliases `pr = policy_record` (assigned once) are records too.
+        first = collect(node.body, records)
+        for use in first.uses:
+            alias = _alias_target(use)
+            if alias is not None:
+                records.add(alias)
+        found = collect(node.body, records)
+        if any(self._produces_record(call) for call in found.calls):
+            return None
+        if any(self._names_record(a.annotation) for a in found.ann_assigns):
+            return None
+        if returns_record and not all(_returns_only(r, records) for r in found.returns):
+            return None
+        policy_reads = 0
+        aliases_seen: set[str] = set()
+        for use in found.uses:
+            if use.nested_scope:
+                return None
+            parent = use.parent
+            if isinstance(parent, cst.Attribute) and parent.value is use.name:
+                if use.is_target(parent):
+                    return None
+                if parent.attr.value == "policy":
+                    policy_reads += 1
+                    if any(isinstance(a, _LOOPS) for a in use.ancestors):
+                        return None  # a load per iteration: the legacy record loaded once
+                continue
+            alias = _alias_target(use)
+            if alias is not None:
+                if alias in aliases_seen:
+                    return None
+                aliases_seen.add(alias)
+                continue
+            if use.is_target():
+                return None
+            if _stored_on_object(use):
+                return None
+        if policy_reads > 1:
+            return None  # one load per read would hand out different agent objects
+        # An alias must not be assigned anywhere else either.
+        for alias in aliases_seen:
+            targets = [u for u in found.uses if u.name.value == alias and u.is_target()]
+            if len(targets) > 1:
+                return None
+        return frozenset(records)
+
+    def _names_record(self, node: cst.CSTNode) -> bool:
+        finder = _RecordFinder(self.bindings)
+        node.visit(finder)
+        return finder.found
+
+    def _produces_record(self, call: cst.Call) -> bool:
+        func = call.func
+        if self.bindings.resolve(func) is not None and self.bindings.resolve(func).name in RECORD_CLASSES:  # type: ignore[union-attr]
+            return True
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in RECORD_PRODUCERS:
+                return True
+            owner = self.bindings.resolve(func.value)
+            if owner is not None and owner.name in RECORD_CLASSES:
+                return True
+        return False
+
+    # --- uses ---------------------------------------------------------------------------------------
+
+    def _current(self) -> frozenset[str]:
+        plan = self._plans[-1] if self._plans else None
+        return plan or frozenset()
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        records = self._current()
+        if not records:
+            return updated_node
+        value = original_node.value
+        attr = original_node.attr.value
+        if isinstance(value, cst.Name) and value.value in records:
+            if attr == "uri":
+                self.counted()
+                return updated_node.value
+            if attr == "policy":
+                self.counted()
+                self.import_target(LOAD_AGENT)
+                return _call(LOAD_AGENT, updated_node.value)
+            if attr == "metadata":
+                self.counted()
+                self.import_target(READ_METADATA)
+                return _call(READ_METADATA, updated_node.value)
+            message = RECORD_READS.get(attr, "the record is now the checkpoint path: decide what is meant")
+            self.todo(f"{value.value}.{attr}: {message} ({value.value} is the checkpoint path now, decision F1)")
+            return updated_node
+        if (
+            isinstance(value, cst.Attribute)
+            and value.attr.value == "metadata"
+            and isinstance(value.value, cst.Name)
+            and value.value.value in records
+            and attr not in DICT_METHODS
+        ):
+            return cst.Subscript(
+                value=updated_node.value,
+                slice=[cst.SubscriptElement(slice=cst.Index(value=cst.SimpleString(f'"{attr}"')))],
+            )
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        args = original_node.args
+        positional = [a for a in args if a.keyword is None and not a.star]
+        # cast(PolicyRecord, x) -> x
+        if (
+            isinstance(func, cst.Name)
+            and func.value == "cast"
+            and len(args) == 2
+            and len(positional) == 2
+            and self._is_record_class(args[0].value)
+        ):
+            self.counted()
+            RemoveImportsVisitor.remove_unused_import(self.context, "typing", "cast")
+            return updated_node.args[1].value
+        # MockPolicyRecord.from_key_and_version(k, v) -> make_test_checkpoint(k, v)
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "from_key_and_version"
+            and self.bindings.is_legacy(func.value, "MockPolicyRecord")
+            and len(args) == 2
+            and len(positional) == 2
+        ):
+            self.counted()
+            self.add_needed_import(f"{self.target_module}.compat", TEST_HELPER)
+            return updated_node.with_changes(func=cst.Name(TEST_HELPER))
+        return updated_node
+
+    def _is_record_class(self, node: cst.BaseExpression) -> bool:
+        symbol = self.bindings.resolve(node)
+        return symbol is not None and symbol.name in RECORD_CLASSES
+
+
+def _call(name: str, argument: cst.BaseExpression) -> cst.Call:
+    return cst.Call(func=cst.Name(name), args=[cst.Arg(value=argument)])
+
+
+def _alias_target(use: Use) -> str | None:
+    """``a`` when the use is the value of ``a = name`` (one Name target)."""
+    if len(use.ancestors) < 1:
+        return None
+    parent = use.parent
+    if isinstance(parent, cst.Assign) and parent.value is use.name and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        if isinstance(target, cst.Name):
+            return target.value
+    return None
+
+
+def _stored_on_object(use: Use) -> bool:
+    """``self.x = rec`` / ``obj.x = rec`` / ``d[k] = rec``: the record escapes into an object."""
+    parent = use.parent
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is use.name:
+        targets = parent.targets if isinstance(parent, cst.Assign) else [parent]
+        return any(not isinstance(t.target, cst.Name) for t in targets)
+    return False
+
+
+def _returns_only(node: cst.Return, records: set[str]) -> bool:
+    value = node.value
+    return value is None or (isinstance(value, cst.Name) and value.value in (records | {"None"}))
+
+
+class _RecordFinder(FastVisitor):
+    def __init__(self, bindings: object) -> None:
+        self.bindings = bindings
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
+        if symbol is not None and symbol.name in RECORD_CLASSES:
+            self.found = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
+        if symbol is not None and symbol.name in RECORD_CLASSES:
+            self.found = True
+            return False
+        return True
+
+
+class _AnnotationToStr(FastTransformer):
+    """Inside annotations only: a name resolving to a record class becomes ``str``."""
+
+    def __init__(self, bindings: object) -> None:
+        self.bindings = bindings
+        self.depth = 0
+        self.count = 0
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self.depth += 1
+
+    def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
+        self.depth -= 1
+        return updated_node
+
+    def _is_record(self, node: cst.CSTNode) -> bool:
+        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
+        return symbol is not None and symbol.name in RECORD_CLASSES
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if self.depth and self._is_record(original_node):
+            self.count += 1
+            return cst.Name("str")
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        if self.depth and self._is_record(original_node):
+            self.count += 1
+            return cst.Name("str")
+        return updated_node
