@@ -35,11 +35,11 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 
 from codemods.discover import discover
-from codemods.legacy_table import load_table
+from codemods.legacy_table import LegacyWhen, load_table
 from codemods.markers import TODO_PATTERN
 from codemods.prefilter import default_prefilter
 from codemods.rules import REGISTRY
-from codemods.rules._base import TARGET_KEY, stats_of
+from codemods.rules._base import TARGET_KEY, TEXT_KEY, stats_of
 from codemods.rules._imports import (
     FIRST_PARTY_KEY,
     IMPORT_HOLDERS_KEY,
@@ -222,6 +222,33 @@ def _ast_legacy_names(tree: ast.Module, module_name: str | None) -> set[str]:
     return found
 
 
+def counts_for_metric(tree: ast.Module, module_name: str | None) -> bool:
+    """Does this file use the legacy API at all (so its lines count in the rewritten-lines metric)?
+
+    A file whose only legacy-looking import is a name the refactor kept with a new meaning (the
+    post-refactor ``CheckpointManager``) counts only if it calls it the legacy way (§1.4 hazard 1)."""
+    names = _ast_legacy_names(tree, module_name)
+    if not names:
+        return False
+    ambiguous: dict[str, LegacyWhen] = {}
+    table = load_table()
+    for node in _ast_statements(tree.body):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                for symbol in table.symbols:
+                    if symbol.legacy_when is not None and alias.name == symbol.name and node.module in symbol.modules:
+                        ambiguous[alias.asname or alias.name] = symbol.legacy_when
+    if names - set(ambiguous):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ambiguous:
+            keywords = {k.arg for k in node.keywords if k.arg}
+            positional = sum(1 for a in node.args if not isinstance(a, ast.Starred))
+            if ambiguous[node.func.id].call_is_legacy(keywords, positional):
+                return True
+    return False
+
+
 def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement, nested blocks included, without walking expressions (imports are statements)."""
     stack = list(reversed(body))
@@ -244,6 +271,7 @@ def _new_context(settings: Settings) -> CodemodContext:
 
 def _apply_rules(tree: cst.Module, text: str, context: CodemodContext, rules: Sequence[type]) -> cst.Module:
     context.scratch[ORIGINAL_BINDINGS_KEY] = scan_bindings(tree, context.full_module_name)
+    context.scratch[TEXT_KEY] = text
     for rule_cls in rules:
         if rule_cls.wants(text):
             tree = rule_cls(context).apply(tree)
@@ -552,7 +580,7 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
     if internal:
         result.legacy_internal = internal
         return result
-    legacy_file = bool(_ast_legacy_names(source_tree, module_name))
+    legacy_file = counts_for_metric(source_tree, module_name)
     try:
         transformed = transform_source(
             source,

@@ -49,6 +49,20 @@ def trie_regex(words: list[str]) -> str:
     return emit(trie)
 
 
+def positional_call_pattern(table: LegacyTable) -> re.Pattern[bytes] | None:
+    """A name the refactor kept (``CheckpointManager``) called with at least ``min_positional`` leading
+    positional arguments (the generation C layout): no legacy keyword betrays it, so the word scan cannot.
+    Arguments are matched loosely (no ``=``, brackets or commas inside), which suffices for the layouts
+    seen; the post-refactor keyword calls never match."""
+    shapes = []
+    for symbol in table.symbols:
+        when = symbol.legacy_when
+        if when is not None and when.min_positional:
+            argument = r"[^()=,\[\]{}]+,"
+            shapes.append(re.escape(symbol.name) + r"\(" + argument * (when.min_positional - 1))
+    return re.compile("|".join(shapes).encode()) if shapes else None
+
+
 def build_pattern(table: LegacyTable, *, include_marker: bool = True) -> re.Pattern[bytes]:
     words = set(table.prefilter_words)
     if include_marker:
@@ -62,10 +76,18 @@ class Prefilter:
     def __init__(self, table: LegacyTable | None = None, *, include_marker: bool = True) -> None:
         self.table = table or load_table()
         self.pattern = build_pattern(self.table, include_marker=include_marker)
+        self.positional = positional_call_pattern(self.table)
+        self.positional_words = tuple(
+            f"{symbol.name}(".encode() for symbol in self.table.symbols if symbol.legacy_when is not None
+        )
 
     def matches(self, data: bytes) -> bool:
         """True if ``data`` (a file's bytes) may contain a legacy reference or a TODO marker."""
-        return self.pattern.search(data) is not None
+        if self.pattern.search(data) is not None:
+            return True
+        if self.positional is None or not any(word in data for word in self.positional_words):
+            return False  # (a substring test first: far cheaper than the regex on files that cannot match)
+        return self.positional.search(data) is not None
 
     def read_candidate(self, path: Path) -> bytes | None:
         """The file's bytes when it is a candidate, else None. OSError propagates (callers report it)."""

@@ -42,15 +42,16 @@ class _WholeFile:
     """A zip checkpoint read from disk once: its bytes (storages become views of them) and its sha256.
 
     The sha256 is computed on a helper thread (hashlib releases the GIL) while the caller scans and
-    unpickles. Files too large to hold comfortably (a quarter of physical memory) are not read whole:
-    `data` is then None, the storages are read member by member and the hash streams from disk.
+    unpickles. Only a torch zip (whose storages are nearly all of its bytes) is read whole, and only when
+    it fits comfortably (a quarter of physical memory); otherwise `data` is None, the storages are read
+    member by member and the hash streams from disk.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_whole: bool) -> None:
         self.path = path
         self.data: bytearray | None = None
         size = path.stat().st_size
-        if size <= memory_limit() // 4:
+        if read_whole and size <= memory_limit() // 4:
             self.data = bytearray(size)
             with path.open("rb") as fh:
                 filled = fh.readinto(self.data)
@@ -129,13 +130,17 @@ def _read(path: Path, options: ReadOptions, count_tensors: bool) -> LegacyPolicy
         raise NotLegacyCheckpoint(
             path, "a raw pickle (torch's legacy non-zip format); Metta never wrote these"
         )
-    with _WholeFile(path) as whole, open_zip(path) as zf:
-        if is_package(zf.namelist()):  # spec §17 step 2 before step 3
-            result = read_torch_package(zf, path, "", options, count_tensors)
-        else:
-            result = read_torch_zip(zf, path, "", options, count_tensors, whole.data)
-        result.sha256 = whole.sha256()  # interpret only records it
-        return result
+    with open_zip(path) as zf:
+        names = zf.namelist()
+        package = is_package(names)  # spec §17 step 2 before step 3
+        torch_zip = not package and any(n.endswith("/data.pkl") and n.count("/") == 1 for n in names)
+        with _WholeFile(path, read_whole=torch_zip) as whole:
+            if package:
+                result = read_torch_package(zf, path, "", options, count_tensors)
+            else:
+                result = read_torch_zip(zf, path, "", options, count_tensors, whole.data)
+            result.sha256 = whole.sha256()  # interpret only records it
+            return result
 
 
 def inventory(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> list[GlobalUse]:

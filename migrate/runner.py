@@ -7,14 +7,18 @@ Order of operations for one policy file (trainer states follow the same steps)::
     2. read the legacy file (restricted reader), repair metadata, convert (module or weights-only)
     3. --in-place: make <run>/legacy/<rel> hold the original (hard link or verified copy, fsynced)
     4. SimpleCheckpointManager.write_checkpoint into this process's private staging dir
-       <ckpt_dir>/.simple_ckpt-migrate/<host>-<pid>/ (model, then YAML), fsync both files
-    5. verify the staged model: reload it, every source tensor bit-identical (by sha256, taken from
+       <ckpt_dir>/.simple_ckpt-migrate/<host>-<pid>/ (model, then YAML)
+    5. verify the staged model: reload it, every source tensor bit-identical (by digest, taken from
        the source before it was dropped, so two copies of a checkpoint are never in memory)
-    6. commit: os.replace(staged model -> final model), then os.replace(staged YAML -> final YAML),
-       fsync the dir
+    6. commit: fsync the staged model and YAML, os.replace(staged model -> final model), then
+       os.replace(staged YAML -> final YAML), fsync the dir
     7. --in-place: unlink the original name when it is not the output name (L0, URI names,
        <run>/trainer_state.pt), after checking the legacy copy holds its bytes
     8. end of batch: remove the staging dirs of every output checkpoints dir the batch concerns
+
+Steps 6-7 of a policy run on a commit thread (`migrate.committer`) while the next file is read: they
+are I/O bound (fsync). Their order is unchanged; a file aimed at an output name still in flight waits
+for it, trainer states wait for every policy, and a run's lease is released only when all is final.
 
 Invariants (each holds after a kill -9 at any instant, which is why a rerun finishes the job and ends
 equal to an uninterrupted run):
@@ -36,8 +40,8 @@ remove the other's staging files: that file then fails, nothing is corrupted). -
 run dir's RunLease, so a live trainer (or another --in-place) on a run makes that run fail, not others.
 
 One bad file never stops the batch: every per-file error becomes a ``failed`` result. ``--jobs N`` runs
-files (``--in-place``: whole runs, each under its RunLease) in this process and up to N-1 spawned
-worker processes (see `_execute`).
+files (``--in-place``: whole runs, each under its RunLease) in this process and up to N-1 worker
+processes (forked on Linux; see `_execute`, `worker_context`).
 """
 
 from __future__ import annotations
@@ -140,32 +144,64 @@ def make_tasks(found: Discovery, options: Options, facts: dict[str, TrainerFacts
 WORKER_STARTUP_SECONDS = 1.5
 
 
-def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
-    """Run tasks serially, or on ``jobs`` cores: this process plus up to ``jobs - 1`` spawned workers.
+def worker_context() -> tuple[Any, float]:
+    """(multiprocessing context, start-up seconds per worker) for --jobs workers.
 
-    This process always works (taking tasks from the back of the queue, workers from the front). Workers
-    are started only once the measured rate says the remaining work outlasts their start-up by a
-    margin, so a small batch under --jobs is never slower than a serial run, and a large one uses every
-    core without losing this process's core to waiting.
+    On Linux the workers are forked: they inherit this interpreter with torch and the readers already
+    imported, so they start in milliseconds. That is only done while this process runs no other Python
+    thread (a fork copies only the calling thread; `_execute` forks before starting any of its own, and
+    every worker runs torch single-threaded, `_worker_init`, so no OpenMP team is created after the
+    fork). Otherwise (other platforms, or threads already running) they
+    come from a fork server that imports torch once (`set_forkserver_preload`), else are spawned; both
+    pay the import, which `_execute` weighs against the work left.
+    """
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork"), 0.0
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["torch", "migrate.runner", "migrate.read", "migrate.verify"])
+        return context, WORKER_STARTUP_SECONDS
+    return multiprocessing.get_context("spawn"), WORKER_STARTUP_SECONDS
+
+
+def _worker_init() -> None:
+    """In each worker: one intra-op thread (the work is copying and hashing; N workers share N cores)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
+    """Run tasks serially, or on ``jobs`` cores: this process plus up to ``jobs - 1`` worker processes.
+
+    Tasks are ordered largest first; workers take them from the front, this process (which always
+    works) from the back, so the batch ends on small tasks and the cores finish together. Forked workers
+    (see `worker_context`) start at once; workers that must import torch are started only once the
+    measured rate says the remaining work outlasts their start-up by a margin, so a small batch under
+    --jobs is never slower than a serial run.
     """
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield run_task(task, settle=False)
         return
-    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, wait
     from concurrent.futures.process import BrokenProcessPool
 
     def size(task: Task) -> int:
         return max(sum(c.size for c in task.candidates), 1)
 
-    pending = deque(tasks)
+    pending = deque(sorted(tasks, key=size, reverse=True))
     pending_bytes = sum(size(t) for t in tasks)
     pool: ProcessPoolExecutor | None = None
     workers = min(jobs - 1, len(tasks) - 1)
     running: dict[Future[list[FileResult]], Task] = {}
     done_tasks, seconds_per_byte = 0, float("inf")
     pool_broken = False
+    context, startup = worker_context()
 
     def collect(futures: Iterable[Future[list[FileResult]]]) -> list[list[FileResult]]:
         out = []
@@ -180,12 +216,12 @@ def _execute(tasks: list[Task], jobs: int) -> Iterable[list[FileResult]]:
 
     try:
         while pending or running:
-            # Decide from the fastest rate seen over at least two files (the first one pays warm-up costs).
-            if pool is None and not pool_broken and pending and done_tasks >= 2:
-                remaining = pending_bytes * seconds_per_byte
-                if remaining > 3 * WORKER_STARTUP_SECONDS:
+            # Forked workers start now (before this process starts any thread); others once the fastest
+            # rate seen over at least two files (the first one pays warm-up costs) says they pay off.
+            if pool is None and not pool_broken and pending:
+                if startup == 0.0 or (done_tasks >= 2 and pending_bytes * seconds_per_byte > 3 * startup):
                     pool = ProcessPoolExecutor(
-                        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                        max_workers=workers, mp_context=context, initializer=_worker_init
                     )
             while pool is not None and not pool_broken and pending and len(running) < 2 * workers:
                 try:

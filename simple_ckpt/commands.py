@@ -10,13 +10,13 @@ that). Errors are `SimpleCkptError`s, which the group prints as one line; warnin
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import operator
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import click
@@ -299,20 +299,23 @@ def show_command(file: str, weights_only: bool, show_all: bool) -> None:
         click.echo(f"  ... {len(tensors) - limit} more (--all)")
 
 
-def _is_payload(path: Path) -> bool:
+def _is_payload(path: Any) -> bool:
     from simple_ckpt.manager import read_integrity
 
     integrity = read_integrity(path)
     return bool(integrity and integrity.get("payload") == "weights_only")
 
 
-def _payload_tensors(path: Path) -> list[tuple[str, Any]]:
+def _payload_tensors(path: Any) -> list[tuple[str, Any]]:
     import torch
 
     from simple_ckpt.payload import is_weights_only_payload
+    from simple_ckpt.storage import storage_for
 
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(
+            io.BytesIO(storage_for(path).read_bytes(path)), map_location="cpu", weights_only=True
+        )
     except Exception as exc:  # noqa: BLE001 - report any load failure as one line
         raise CheckpointError(f"{path}: cannot read the weights-only payload: {exc}") from exc
     if not is_weights_only_payload(obj):

@@ -20,7 +20,9 @@ write your run dir). For files of unknown origin pass ``weights_only=True``: the
 ``torch.load(weights_only=True)``, which refuses pickled classes, and only weights-only payloads (see
 `simple_ckpt.payload`; ``simple-ckpt migrate --weights-only`` writes them) load, rebuilt by your
 ``agent_factory``. YAML is always read with the safe loader, and legacy pickles are recognised statically,
-without unpickling. Listing, ``best`` and ``ls`` read only YAML and never unpickle anything.
+without unpickling. Listing, ``best`` and ``ls`` read only YAML and never unpickle anything. Before any
+full unpickle, `simple_ckpt.pickle_guard` scans the file's pickles statically and refuses obvious
+payloads (os/subprocess/eval/exec/importers/nested loaders): defence in depth, not a sandbox.
 
 Writers hold the run dir's lease (`simple_ckpt.lease.RunLease`) from their first write until `close`;
 a second process trying to write fails fast naming the holder. Readers never take the lease.
@@ -669,6 +671,13 @@ class _CommitQueue:
     def wait(self) -> None:
         self.throttle(keep=0)
 
+    def drain(self) -> None:
+        """Wait for every pending commit without raising (a failure stays recorded for `wait`)."""
+        with self._lock:
+            futures = [future for future, _ in self._pending]
+        for future in futures:
+            _quiet_result(future)
+
     def _raise_failure(self) -> None:
         with self._lock:
             error, self._error = self._error, None
@@ -695,6 +704,15 @@ def _flush_pending_commits() -> None:
             queue.wait()
         except CheckpointError as exc:
             warnings.warn(f"simple_ckpt: at exit: {exc}", stacklevel=1)
+
+
+def _wait_for_this_process() -> None:
+    """Before a module-level read: commit every pending save of this process's managers.
+
+    A failure stays recorded for its manager (raised by its next wait or save), not raised here.
+    """
+    for queue in list(_LIVE_QUEUES):
+        queue.drain()
 
 
 # ---------------------------------------------------------------------- module-level helpers
@@ -724,6 +742,7 @@ def load_agent_from(
     as it is (you named it), unless it is a legacy pickle, which raises `LegacyCheckpointError`. A
     directory loads its newest verified checkpoint, and raises if it has none.
     """
+    _wait_for_this_process()
     path = path_from_uri(path_or_uri)
     storage = storage_for(path)
     if storage.is_dir(path):
@@ -763,6 +782,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Raises `CheckpointError` when the sidecar is missing or unreadable.
     """
+    _wait_for_this_process()
     target = path_from_uri(path)
     storage = storage_for(target)
     sidecar_path = target if target.suffix == ".yaml" else target.with_suffix(".yaml")

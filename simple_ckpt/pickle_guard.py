@@ -214,21 +214,25 @@ def refuse_dangerous_globals(path: Path | str, data: bytes) -> None:
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
             return  # not readable as a zip: torch.load will report it, without unpickling anything
         return
-    offset = 0
+    # torch's legacy (non-zip) format: several pickles back to back, then raw tensor bytes. Each pickle is
+    # delimited on a shared stream (no copy of the tensor bytes) and only its own bytes are scanned.
+    stream = io.BytesIO(data)
     for _ in range(_LEGACY_FORMAT_PICKLES):
-        if offset >= len(data):
+        start = stream.tell()
+        if start >= len(data):
             return
-        rest = data[offset:]
-        if not check_pickle(path, rest, os.fspath(path)):
+        end = _pickle_end(stream)
+        if end is None or not check_pickle(path, data[start:end], os.fspath(path)):
             return
-        offset += _pickle_length(rest)
 
 
-def _pickle_length(data: bytes) -> int:
+def _pickle_end(stream: io.BytesIO) -> int | None:
+    """Offset just past the STOP of the pickle starting at the stream's position (None if malformed)."""
     import pickletools
 
-    end = 0
-    for opcode, _arg, pos in pickletools.genops(data):
-        if opcode.name == "STOP":
-            end = (pos or 0) + 1
-    return end
+    try:
+        for _opcode, _arg, _pos in pickletools.genops(stream):
+            pass
+    except (ValueError, EOFError, IndexError, KeyError, UnicodeDecodeError):
+        return None
+    return stream.tell()

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from simple_ckpt.errors import UsageError
 from simple_ckpt.storage import RemotePath, download, is_remote, remote_storage, to_path
 
 _COPY_CHUNK = 8 << 20
@@ -86,6 +87,10 @@ def local_files(
     downloaded to a temp file just before it is yielded and deleted when the next one is asked for; a
     remote directory yields its files with one of ``suffixes``, in key order per directory.
     """
+    paths = list(paths)
+    for path in paths:  # every input exists, before the first is described (as click checks local ones)
+        if isinstance(path, RemotePath) and not remote_storage(path).exists(path):
+            raise UsageError(f"inspect: no such file or directory: {path}")
     for path in paths:
         if not isinstance(path, RemotePath):
             for local in expand((path,)):
@@ -161,7 +166,7 @@ class RemoteMigration:
         self._remote_inputs.append(path)
         local = _mirror_path(self._tmp / "in", path)
         if not _mirror(path, local if not remote_storage(path).is_file(path) else local.parent, None):
-            raise click.UsageError(f"migrate: no such file or directory: {path}")
+            raise UsageError(f"migrate: no such file or directory: {path}")
         return local
 
     def __enter__(self) -> RemoteMigration:

@@ -176,7 +176,7 @@ def train(run, cfg, optimizer, timer, wandb_run, kickstarter, checkpoint_manager
     maybe_save_checkpoint(checkpoint_manager=checkpoint_manager, epoch=10, policy=cfg.policy, agent_step=1000, optimizer=optimizer, force=True, interval=cfg.checkpoint.checkpoint_interval)
 """,
 )
-PAIRS["09_load_by_uri_todo"] = (
+PAIRS["09_load_by_uri"] = (
     """from metta.agent.policy_store import PolicyStore
 
 
@@ -189,17 +189,16 @@ class Kickstarter:
             self.teachers.append(rec.policy)
         self.npc = policy_store.policy_record(cfg.npc_uri) if cfg.npc_uri else None
 """,
-    """from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
+    """from simple_ckpt import load_agent_from
 
 
 class Kickstarter:
-    def __init__(self, cfg, policy_store: PolicyStore) -> None:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
-        self.policy_store = policy_store  # TODO(simple-ckpt): the policy store kept on an object: there is no store any more; keep a SimpleCheckpointManager or a path; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    def __init__(self, cfg) -> None:
         self.teachers = []
         for teacher in cfg.teachers:
-            rec = self.policy_store.policy_record(teacher.uri)  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; the policy store kept on an object: there is no store any more; keep a SimpleCheckpointManager or a path; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
-            self.teachers.append(rec.policy)  # TODO(simple-ckpt): rec.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
-        self.npc = policy_store.policy_record(cfg.npc_uri) if cfg.npc_uri else None  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+            rec = load_agent_from(teacher.uri)
+            self.teachers.append(rec)
+        self.npc = load_agent_from(cfg.npc_uri) if cfg.npc_uri else None
 """,
 )
 PAIRS["10_11_keyword_drop"] = (
@@ -301,17 +300,14 @@ def test_x(db) -> None:
     empty = PolicyMetadata()
     assert db.score(cast(PolicyRecord, rec)) == md["epoch"] + empty["epoch"]
 """,
-    """from typing import cast
-
-from metta.agent.mocks import MockPolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses MockPolicyRecord
-from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
+    """from simple_ckpt.compat import make_test_checkpoint
 
 
 def test_x(db) -> None:
-    rec = MockPolicyRecord.from_key_and_version("p", 1)  # TODO(simple-ckpt): MockPolicyRecord: replace the mock record with a real tmp run dir or a path
+    rec = make_test_checkpoint("p", 1)
     md = dict(agent_step=0, generation=0, train_time=0, epoch=1)
     empty = dict(agent_step=0, epoch=0, generation=0, train_time=0)
-    assert db.score(cast(PolicyRecord, rec)) == md["epoch"] + empty["epoch"]  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata; rec is a PolicyRecord passed on: decide what replaces it (decision F1)
+    assert db.score(rec) == md["epoch"] + empty["epoch"]
 """,
 )
 PAIRS["19_whole_features_reported"] = (
@@ -332,5 +328,146 @@ def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:  # TODO(simpl
 
 
 SELECTORS: tuple = PolicySelectorType.__args__  # TODO(simple-ckpt): PolicySelectorType: policy selectors are CLI/config surface; choose latest/best explicitly
+""",
+)
+PAIRS["09b_load_by_uri_stays_todo"] = (
+    """from metta.agent.policy_store import PolicyStore
+
+
+def teacher(policy_store: PolicyStore, uri: str):
+    rec = policy_store.policy_record("wandb://run/teacher:v3")
+    npc = policy_store.policy_record(uri, "top", "score")
+    return rec.policy, npc.run_name
+""",
+    """from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
+
+
+def teacher(policy_store: PolicyStore, uri: str):  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    rec = policy_store.policy_record("wandb://run/teacher:v3")  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    npc = policy_store.policy_record(uri, "top", "score")  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    return rec.policy, npc.run_name  # TODO(simple-ckpt): rec.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from); npc.run_name: held the checkpoint file or artifact name, not the run: decide what is meant
+""",
+)
+PAIRS["20_f1_record_parameter_becomes_path"] = (
+    """from metta.agent.policy_record import PolicyRecord
+
+
+def key_and_version(policy_record: PolicyRecord) -> tuple[str, int]:
+    return policy_record.uri, policy_record.metadata.epoch
+
+
+def log_record(policy_record: PolicyRecord | None, logger) -> None:
+    pr = policy_record
+    logger.info("%s %s", pr.uri, pr.metadata.get("score"))
+    logger.info("agent %s", type(pr.policy).__name__)
+    logger.info("name %s", pr.run_name)
+
+
+def scores(records: list[PolicyRecord]) -> dict[PolicyRecord, float]:
+    return {}
+""",
+    """from simple_ckpt import load_agent_from, read_metadata
+
+
+def key_and_version(policy_record: str) -> tuple[str, int]:
+    return policy_record, read_metadata(policy_record)["epoch"]
+
+
+def log_record(policy_record: str | None, logger) -> None:
+    pr = policy_record
+    logger.info("%s %s", pr, read_metadata(pr).get("score"))
+    logger.info("agent %s", type(load_agent_from(pr)).__name__)
+    logger.info("name %s", pr.run_name)  # TODO(simple-ckpt): pr.run_name: held the checkpoint file or artifact name, not the run: decide what is meant (pr is the checkpoint path now, decision F1)
+
+
+def scores(records: list[str]) -> dict[str, float]:
+    return {}
+""",
+)
+PAIRS["21_f1_record_kept_on_self_stays_todo"] = (
+    """from metta.agent.policy_record import PolicyRecord
+
+
+class Sim:
+    def __init__(self, policy_pr: PolicyRecord) -> None:
+        self._policy_pr = policy_pr
+
+    def agent(self):
+        return self._policy_pr.policy
+
+
+def twice(rec: PolicyRecord):
+    return rec.policy, rec.policy
+""",
+    """from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
+
+
+class Sim:
+    def __init__(self, policy_pr: PolicyRecord) -> None:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
+        self._policy_pr = policy_pr
+
+    def agent(self):
+        return self._policy_pr.policy  # TODO(simple-ckpt): self._policy_pr.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
+
+
+def twice(rec: PolicyRecord):  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
+    return rec.policy, rec.policy  # TODO(simple-ckpt): rec.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
+""",
+)
+PAIRS["22_s2_literal_selector_to_select_checkpoints"] = (
+    """from typing import Any
+
+from metta.agent.policy_store import PolicyStore
+
+
+def load_policies(uris: list[str], data_dir: str) -> list[Any]:
+    store = PolicyStore(device="cpu", data_dir=data_dir, wandb_entity=None, wandb_project=None)
+    loaded: list[Any] = []
+    for uri in uris:
+        loaded.extend(store.policy_records(uri, "top", 3, "score"))
+    return loaded
+
+
+def ranked(policy_store: PolicyStore, uri: str, client) -> list[Any]:
+    return policy_store.policy_records(uri_or_config=uri, selector_type="top", n=1, stats_client=client)
+""",
+    """from typing import Any
+
+from simple_ckpt.compat import select_checkpoints
+
+from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
+
+
+def load_policies(uris: list[str], data_dir: str) -> list[Any]:
+    loaded: list[Any] = []
+    for uri in uris:
+        loaded.extend(select_checkpoints(uri, selector="top", n=3, metric="score"))
+    return loaded
+
+
+def ranked(policy_store: PolicyStore, uri: str, client) -> list[Any]:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    return policy_store.policy_records(uri_or_config=uri, selector_type="top", n=1, stats_client=client)  # TODO(simple-ckpt): .policy_records(): latest -> load_agent(), top n=1 -> find_best_checkpoint(m), all -> list_all_checkpoints() (see simple_ckpt.compat.select_checkpoints); stats-server ranking has no equivalent; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+""",
+)
+PAIRS["23_p3_positional_store_dropped_with_parameter"] = (
+    """from metta.agent.policy_store import PolicyStore
+
+
+class Simulation:
+    def __init__(self, name: str, config, policy_pr, policy_store: PolicyStore, device=None) -> None:
+        self.name = name
+        self._policy_store = policy_store
+
+
+def run(name, cfg, rec, policy_store):
+    return Simulation(name, cfg, rec, policy_store, device="cpu")
+""",
+    """class Simulation:
+    def __init__(self, name: str, config, policy_pr, device=None) -> None:
+        self.name = name
+
+
+def run(name, cfg, rec, policy_store):  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    return Simulation(name, cfg, rec, device="cpu")
 """,
 )

@@ -49,6 +49,7 @@ def _server_command(port: int) -> list[str]:
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """The loopback S3 endpoint URL (started here unless the environment names one)."""
+    pytest.importorskip("s3fs", reason="fsspec + s3fs (the remote extra) are needed for the remote tests")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -71,7 +72,8 @@ def s3_endpoint() -> Iterator[str]:
         os.environ[ENDPOINT_ENV] = endpoint
         yield endpoint
     finally:
-        os.environ.pop(ENDPOINT_ENV, None) if os.environ.get(ENDPOINT_ENV) == endpoint else None
+        if os.environ.get(ENDPOINT_ENV) == endpoint:
+            del os.environ[ENDPOINT_ENV]
         proc.terminate()
         try:
             proc.wait(timeout=10)

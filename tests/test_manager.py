@@ -495,3 +495,33 @@ def test_failed_resave_keeps_the_committed_checkpoint(mgr: SimpleCheckpointManag
 def test_unknown_hash_name_is_rejected_up_front(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="unsupported hash algorithm"):
         SimpleCheckpointManager(tmp_path, "x", hash_name="crc7")
+
+
+def test_async_commit_reads_in_the_same_process_see_every_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import simple_ckpt.atomic as atomic
+
+    real_replace = os.replace
+
+    def slow_replace(src: str, dst: str) -> None:  # a slow disk: commits lag well behind the saves
+        time.sleep(0.15)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", slow_replace)
+    manager = SimpleCheckpointManager(tmp_path / "run", "async", async_commit=True)
+    nets = [torch.nn.Linear(3, 3) for _ in range(3)]
+    start = time.monotonic()
+    for epoch, net in enumerate(nets, start=1):
+        manager.save_agent(net, epoch, {"score": epoch})
+    manager.save_trainer_state(None, 3, 30)
+    assert time.monotonic() - start < 0.15 * 6  # returned before the 9 slow renames were done
+    # Module-level reads wait for this process's pending commits, and so do the manager's own.
+    assert read_metadata(tmp_path / "run" / "checkpoints" / "model_0003.pt")["score"] == 3
+    assert torch.equal(load_agent_from(tmp_path / "run").weight, nets[2].weight)
+    assert [i.epoch for i in manager.list_all_checkpoints()] == [1, 2, 3]
+    state = manager.load_trainer_state()
+    assert state is not None and state["epoch"] == 3
+    manager.close()

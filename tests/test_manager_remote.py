@@ -330,6 +330,10 @@ def test_migrate_a_legacy_run_dir_from_a_bucket(s3_bucket: str, legacy_world: An
     assert remote_infos[1].metadata["source"]["sha256"] == infos[1].metadata["source"]["sha256"]
     remote_state = remote.load_trainer_state(weights_only=False)
     assert remote_state is not None and remote_state["epoch"] == 10
+    for args in (["--in-place"], ["--out", str(tmp_path / "o2"), f"{s3_bucket}/train_dir/missing"]):
+        result = CliRunner().invoke(main, ["migrate", source, *args])
+        assert result.exit_code == 2, result.output
+        assert "simple-ckpt: error: migrate:" in result.output
     # A rerun finds everything already converted and uploads nothing.
     code, out, err = invoke("migrate", source, "--out", remote_out, "-q")
     assert code == 0, out + err
@@ -348,6 +352,8 @@ def test_inspect_a_remote_file_and_dir(s3_bucket: str, legacy_world: Any) -> Non
     assert reports[0]["generation"] == "L6" and reports[0]["ok"]
     code, out, err = invoke("inspect", f"{s3_bucket}/files/checkpoints/model_0010.pt")
     assert code == 0 and out.startswith(f"{s3_bucket}/files/checkpoints/model_0010.pt")
+    result = CliRunner().invoke(main, ["inspect", f"{s3_bucket}/files/nothing.pt"])
+    assert result.exit_code == 2 and "no such file or directory" in result.output
 
 
 def test_storage_options_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,3 +383,17 @@ def test_remote_paths_behave_like_paths() -> None:
     assert storage.to_path("file:///tmp/x") == Path("/tmp/x") and storage.to_path("rel/x") == Path("rel/x")
     with pytest.raises(CheckpointError, match="not a storage URL"):
         RemotePath("s3://")
+
+
+def test_show_a_remote_checkpoint_and_payload(s3_bucket: str) -> None:
+    from simple_ckpt.payload import make_weights_only_payload
+
+    run = f"{s3_bucket}/runs/show"
+    with SimpleCheckpointManager(run, "show") as manager:
+        manager.save_agent(_net(1.0), 1, {"score": 0.5})
+        manager.write_checkpoint(make_weights_only_payload(_net(2.0).state_dict(), "pkg.Net"), 2, {})
+    code, out, _ = invoke("show", f"{run}/checkpoints/model_0001.pt")
+    assert code == 0
+    assert "score: 0.5" in out and "integrity: ok (blake3" in out and "tensors: 4, elements: 90" in out
+    code, out, _ = invoke("show", f"{run}/checkpoints/model_0002.pt")
+    assert code == 0 and "object: weights-only payload" in out and "tensors: 4" in out

@@ -326,18 +326,22 @@ def test_dry_run_writes_nothing_and_check_exit_codes(legacy_world: Any, tmp_path
     assert sha_tree(legacy_world.root) == before
 
 
-def test_jobs_in_spawned_processes_match_a_serial_run(
-    legacy_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_jobs_in_worker_processes_match_a_serial_run(
+    legacy_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str
 ) -> None:
+    import multiprocessing
+
     from migrate import runner as runner_mod
 
-    monkeypatch.setattr(runner_mod, "WORKER_STARTUP_SECONDS", 0.0)  # spawn even for this small batch
+    if start_method == "spawn":  # what other platforms (or a process already running threads) get
+        monkeypatch.setattr(runner_mod, "worker_context", lambda: (multiprocessing.get_context("spawn"), 0.0))
     spawned: list[int] = []
     real_pool = runner_mod.ProcessPoolExecutor
 
     def counting_pool(*args: Any, **kwargs: Any) -> Any:
         spawned.append(kwargs["max_workers"])
-        assert kwargs["mp_context"].get_start_method() == "spawn"
+        assert kwargs["mp_context"].get_start_method() == start_method
         return real_pool(*args, **kwargs)
 
     monkeypatch.setattr(runner_mod, "ProcessPoolExecutor", counting_pool)
@@ -356,7 +360,7 @@ def test_jobs_in_spawned_processes_match_a_serial_run(
             out[y.relative_to(base).as_posix()] = doc
         return out
 
-    assert spawned == [1]  # --jobs 2: this process and one spawned worker
+    assert spawned == [1]  # --jobs 2: this process and one worker process
     assert contents(tmp_path / "serial") == contents(tmp_path / "parallel")
 
 

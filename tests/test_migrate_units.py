@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -442,3 +443,85 @@ def test_static_scan_matches_a_genops_walk_on_damaged_pickles() -> None:
         if _lean_scan(blob) != _reference_or_none(blob):
             disagreements.append(blob[:60])
     assert disagreements == []
+
+
+# ---------------------------------------------------------------------------------------- reading once
+
+
+def _flip_storage_byte(path: Path) -> None:
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith("/data/0"))
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_len + extra_len + info.file_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_file_read_whole_or_member_by_member_gives_the_same_result(
+    legacy_world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storages are views of the file read once; too large a file streams; both check every CRC."""
+    import migrate.read as read_mod
+    from migrate.errors import CorruptFile
+    from migrate.read import read_legacy, sha256_of
+
+    path = legacy_world.write_policy(legacy_world.root / "model_0010.pt", generation="L8")
+    whole = read_legacy(path)
+    monkeypatch.setattr(read_mod, "memory_limit", lambda: 0)  # nothing fits: member-by-member reads
+    streamed = read_legacy(path)
+    assert whole.sha256 == streamed.sha256 == sha256_of(path)
+    assert whole.state_dict.keys() == streamed.state_dict.keys() and len(whole.state_dict) > 2
+    for key, tensor in whole.state_dict.items():
+        assert same_bits(tensor, streamed.state_dict[key]), key
+    _flip_storage_byte(path)
+    with pytest.raises(CorruptFile, match="CRC"):
+        read_legacy(path)  # streaming
+    monkeypatch.undo()
+    with pytest.raises(CorruptFile, match="CRC"):
+        read_legacy(path)  # whole file
+
+
+def test_digests_hash_a_shared_view_once_and_tell_views_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    import migrate.verify as verify_mod
+
+    base = torch.arange(12, dtype=torch.float32)
+    hashed: list[int] = []
+    real = verify_mod.tensor_digest
+    monkeypatch.setattr(verify_mod, "tensor_digest", lambda t: hashed.append(t.numel()) or real(t))
+    digests = verify_mod.digest_tensors({"a": base, "b": base, "c": base[1:], "d": base.view(3, 4)})
+    assert hashed == [12, 11, 12]  # "b" is the very same view as "a"
+    assert digests["a"] == digests["b"] == real(base.clone())
+    assert digests["c"] == real(base[1:].clone()) != digests["a"]
+    assert digests["d"].shape == (3, 4) and digests["d"].digest == digests["a"].digest
+
+
+def test_a_file_failing_at_its_commit_step_fails_alone_and_leaves_nothing(
+    legacy_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit thread's failure reaches the report; the other files of the batch are committed."""
+    from migrate import runner
+    from migrate.plan import Options
+
+    root = legacy_world.root / "td"
+    legacy_world.make_run_dir(root, "a", generation="L8", epochs=(0, 10, 20), trainer_state=None)
+    real_commit = runner._commit
+
+    def failing_commit(moves: list[tuple[Path, Path]], options: Any) -> None:
+        if moves[0][1].name == "model_0010.pt":
+            raise OSError(28, "No space left on device")
+        real_commit(moves, options)
+
+    monkeypatch.setattr(runner, "_commit", failing_commit)
+    out = tmp_path / "out"
+    report = runner.run_migration([root], Options(out=out, progress=False))
+    by_name = {Path(r.source).name: r for r in report.results}
+    assert by_name["model_0010.pt"].status == "failed"
+    assert "No space left on device" in by_name["model_0010.pt"].reason
+    assert by_name["model_0010.pt"].outputs == []
+    assert by_name["model_0000.pt"].status == by_name["model_0020.pt"].status == "converted"
+    assert report.exit_code() == 1
+    names = sorted(p.name for p in (out / "a" / "checkpoints").iterdir())
+    assert names == ["model_0000.pt", "model_0000.yaml", "model_0020.pt", "model_0020.yaml"]

@@ -24,6 +24,7 @@ STATS_KEY = "simple_ckpt.stats"
 DRIVER_KEY = "simple_ckpt.driver"
 DEFAULT_TARGET = "simple_ckpt"
 TARGET_KEY = "simple_ckpt.target_module"
+TEXT_KEY = "simple_ckpt.text"  # the source the driver parsed (rules may skip work by a substring test)
 
 
 def stats_of(context: CodemodContext) -> dict[str, Any]:
@@ -145,6 +146,11 @@ class LegacyRule(TodoMarking, VisitorBasedCodemodCommand):
         return self.transform_module_impl(tree)
 
     # --- helpers for rules ----------------------------------------------------------------------------
+
+    def source_text(self) -> str | None:
+        """The text the driver parsed for this run (None when the rule runs alone)."""
+        text = self.context.scratch.get(TEXT_KEY)
+        return text if isinstance(text, str) else None
 
     @property
     def target_module(self) -> str:

@@ -272,7 +272,7 @@ def _add_from_import(tree: cst.Module, module: str, obj: str, first_party: froze
             body[index] = body[index].with_changes(body=[node.with_changes(names=aliases)])  # type: ignore[attr-defined]
             return tree.with_changes(body=body)
     new_node = cst.ImportFrom(
-        module=cst.parse_expression(module), names=[cst.ImportAlias(name=cst.Name(obj))]
+        module=_dotted_expression(module), names=[cst.ImportAlias(name=cst.Name(obj))]
     )  # type: ignore[arg-type]
     new_key = _import_key(new_node)
     section = classify(module, first_party)
@@ -319,6 +319,15 @@ def _add_from_import(tree: cst.Module, module: str, obj: str, first_party: froze
         body[i] = body[i].with_changes(leading_lines=[*gap, *body[i].leading_lines])
     body.insert(i, cst.SimpleStatementLine(body=[new_node], leading_lines=leading))
     return tree.with_changes(body=body)
+
+
+def _dotted_expression(module: str) -> cst.Attribute | cst.Name:
+    """``a.b.c`` as a libcst expression, built directly (parse_expression costs a parser start-up)."""
+    first, *rest = module.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(first)
+    for part in rest:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:

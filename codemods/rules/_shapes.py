@@ -59,9 +59,14 @@ DROP_KEYWORDS: dict[str, frozenset[str]] = {
     "evaluate_policy": frozenset({"policy_store"}),
     "Simulation": frozenset({"policy_store"}),
     "Simulation.create": frozenset({"policy_store"}),
+    "Kickstarter": frozenset({"policy_store"}),
     "create": frozenset(),
     "maybe_save_checkpoint": frozenset({"initial_policy_record", "run_dir", "kickstarter", "wandb_run"}),
 }
+
+# The same callees when the store is passed by position: index of the store among the call's arguments
+# (Simulation(name, config, record, store, ...), Kickstarter(cfg, device, store, env)).
+POSITIONAL_STORE: dict[str, int] = {"Simulation": 3, "Kickstarter": 2}
 
 
 def callee_name(call: cst.Call) -> str:

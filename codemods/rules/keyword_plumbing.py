@@ -19,11 +19,13 @@ from codemods.rules._base import LegacyRule
 from codemods.rules._shapes import (
     DROP_KEYWORDS,
     MANAGER_PARAM,
+    POSITIONAL_STORE,
     RENAME_STORE_KEYWORD,
     callee_name,
     drop_args,
     has_star_args,
 )
+from codemods.rules.mark_remaining import STORE_IDENTIFIER
 from codemods.rules.trainer_state import manager_names
 
 RECORD_KEYWORDS = {
@@ -37,13 +39,29 @@ RECORD_KEYWORDS = {
 class StoreKeywordPlumbing(LegacyRule):
     DESCRIPTION = "policy_store=/policy_record= keywords: rename, drop or TODO per callee table"
     TRIGGERS = frozenset(
-        {"policy_store=", "policy_record=", "policy_pr=", "policy_store =", "policy_record ="}
+        {
+            "policy_store=",
+            "policy_record=",
+            "policy_pr=",
+            "policy_store =",
+            "policy_record =",
+            *(f"{callee}(" for callee in POSITIONAL_STORE),
+            "cls(",
+        }
     )
     NEEDS_LEGACY_IMPORT = False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
         super().__init__(context)
         self._managers: list[set[str]] = [set()]
+        self._classes: list[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self._classes.pop()
+        return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._managers.append(set(manager_names(node)) | self._managers[-1])
@@ -55,6 +73,7 @@ class StoreKeywordPlumbing(LegacyRule):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        updated_node = self._drop_positional_store(original_node, updated_node)
         keywords = {arg.keyword.value: arg for arg in updated_node.args if arg.keyword is not None}
         relevant = [k for k in keywords if k == "policy_store" or k in RECORD_KEYWORDS]
         if not relevant:
@@ -86,6 +105,29 @@ class StoreKeywordPlumbing(LegacyRule):
                     f"decide what {callee}() receives instead of the policy store (a manager, a path, or nothing)"
                 )
         return updated_node
+
+
+    def _drop_positional_store(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        """``Simulation(name, cfg, rec, policy_store, ...)`` -> without the store (callee table)."""
+        callee = callee_name(original_node)
+        if callee == "cls" and self._classes:
+            callee = self._classes[-1]
+        index = POSITIONAL_STORE.get(callee)
+        if index is None or has_star_args(updated_node) or self.bindings.resolve(original_node.func):
+            return updated_node
+        args = list(updated_node.args)
+        positional = [a for a in args if a.keyword is None]
+        if len(positional) <= index:
+            return updated_node
+        store = positional[index]
+        if not (isinstance(store.value, cst.Name) and STORE_IDENTIFIER.search(store.value.value)):
+            return updated_node
+        position = args.index(store)
+        if position == len(args) - 1 and position > 0:
+            args[position - 1] = args[position - 1].with_changes(comma=store.comma)
+        del args[position]
+        self.counted()
+        return updated_node.with_changes(args=args)
 
 
 def _rename_keyword(call: cst.Call, old: str, new: str) -> cst.Call:

@@ -26,6 +26,44 @@ from migrate.unpickler import AllocationRefused, GlobalPolicy, GlobalRefused, Re
 _DEFLATE_MAX_RATIO = 1100  # deflate cannot expand data by more than ~1032x
 
 
+MAX_EXPANDED_NODES = 2_000_000
+
+
+def check_expansion(value: Any, path: Path, what: str, limit: int = MAX_EXPANDED_NODES) -> None:
+    """Refuse an object graph that expands, through shared references, to more than `limit` nodes.
+
+    Why: a pickle memo or a YAML alias can reference one list from ten places, ten levels deep: a tiny
+    file whose metadata has 10**10 leaves, and every later walk (metadata conversion, YAML dump, inspect)
+    would hang. The walk here counts container visits with repetition, iteratively, and stops at `limit`.
+    Other objects (records, stubs, modules, which legitimately form cycles) are entered once, through
+    their ``__dict__``; tensors and scalars are leaves.
+    """
+    pending: list[Any] = [value]
+    entered: set[int] = set()  # objects (not containers) are entered once: modules and records form cycles
+    visits = 0
+    while pending:
+        item = pending.pop()
+        visits += 1
+        if visits > limit:
+            raise CorruptFile(
+                path,
+                f"{what} expands to more than {limit:,} objects through shared references "
+                "(a memo/alias bomb); not read",
+            )
+        if isinstance(item, dict):
+            pending.extend(item.values())
+            pending.extend(k for k in item if not isinstance(k, (str, int)))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+        elif isinstance(item, (str, bytes, int, float, bool, type(None), torch.Tensor)):
+            continue
+        elif id(item) not in entered:
+            entered.add(id(item))
+            attributes = getattr(item, "__dict__", None)
+            if isinstance(attributes, dict):
+                pending.append(attributes)
+
+
 def memory_limit() -> int:
     """Physical memory in bytes (a hard ceiling for anything a file may ask us to allocate)."""
     try:

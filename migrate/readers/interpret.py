@@ -17,6 +17,7 @@ from torch import nn
 from migrate.errors import CorruptFile, LegacyReadError, NotLegacyCheckpoint
 from migrate.model import GlobalUse, LegacyPolicy, LegacyTrainerState
 from migrate.names import parse_uri_name
+from migrate.readers.common import check_expansion
 from migrate.standins import PolicyRecord, legacy_class_path, plain_value
 from migrate.unpickler import GlobalPolicy
 
@@ -179,6 +180,7 @@ def interpret(
     count_tensors: also attach `_tensor_counts` (all, distinct) taken before caches are dropped (inspect).
     """
     try:
+        check_expansion(top, path, "the unpickled object")
         counts = tensor_counts(top) if count_tensors else None
         result = _interpret(path, top, sha256, uses, policy, container_override, generation_override)
     except LegacyReadError:

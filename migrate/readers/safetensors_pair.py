@@ -18,6 +18,7 @@ import yaml
 
 from migrate.errors import CorruptFile
 from migrate.model import LegacyPolicy
+from migrate.readers.common import check_expansion
 
 MAX_HEADER = 100 * 1024 * 1024
 DTYPES = {
@@ -73,6 +74,8 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
             header = json.loads(fh.read(length))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CorruptFile(path, f"safetensors header is not JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise CorruptFile(path, "safetensors header JSON is nested too deeply") from exc
         data_size = size - 8 - length
         tensors: dict[str, torch.Tensor] = {}
         if not isinstance(header, dict):
@@ -110,6 +113,9 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=SidecarLoader)  # noqa: S506 - safe loader subclass
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CorruptFile(path, f"YAML sidecar cannot be read safely ({str(exc).splitlines()[0]})") from exc
+    except RecursionError as exc:
+        raise CorruptFile(path, "YAML sidecar is nested too deeply") from exc
+    check_expansion(data, path, "the YAML sidecar")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -97,6 +97,30 @@ def not_a_pickle_zip(good: Path, path: Path) -> None:
         zf.writestr("README.txt", "a zip, but no data.pkl")
 
 
+def memo_bomb(good: Path, path: Path) -> None:
+    """A PolicyRecord whose metadata references one list from ten places, nine levels deep (10**9 leaves)."""
+    from legacy_world.containers import write_torch_zip
+
+    def s(text: str) -> bytes:
+        return b"X" + struct.pack("<I", len(text)) + text.encode()
+
+    level = b"](" + s("x") * 10 + b"eq\x00"
+    for i in range(1, 9):
+        level += b"](" + (b"h" + bytes([i - 1])) * 10 + b"eq" + bytes([i])
+    record = (
+        b"\x80\x02cmetta.agent.policy_record\nPolicyRecord\n)\x81}("
+        + s("_metadata")
+        + b"}("
+        + s("epoch")
+        + b"K\x14"
+        + s("bomb")
+        + level
+        + b"u"
+        + b"ub."
+    )
+    write_torch_zip(path, record)
+
+
 ODD_FILES: dict[str, tuple[str, Callable[[Path, Path], None]]] = {
     "model_0001.pt": ("zero-byte file", zero_bytes),
     "model_0002.pt": ("truncated zip", truncated_zip),
@@ -110,6 +134,7 @@ ODD_FILES: dict[str, tuple[str, Callable[[Path, Path], None]]] = {
     "model_0011.pt": ("dangling symlink", dangling_symlink),
     "model_0012.pt": ("text file", text_file),
     "model_0013.pt": ("zip without data.pkl", not_a_pickle_zip),
+    "model_0020.pt": ("pickle memo bomb (10**9 leaves)", memo_bomb),
 }
 
 
@@ -131,8 +156,12 @@ def write_bad_yaml_pairs(directory_: Path) -> dict[str, str]:
         "model_0015": ("YAML of the wrong shape (a list)", "- 1\n- 2\n"),
         "model_0016": ("YAML metadata of the wrong type", "metadata: 42\nmodel_type: MettaAgent\n"),
         "model_0017": ("non-UTF-8 YAML", None),
+        "model_0018": ("YAML alias bomb (10**9 leaves)", _alias_bomb()),
     }
     out = {}
+    raw = ('{"__metadata__": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
+    (directory_ / "model_0019.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw)
+    out["model_0019.safetensors"] = "safetensors header nested 100,000 deep"
     for stem, (description, text) in cases.items():
         write_safetensors(directory_ / f"{stem}.safetensors", {"w": torch.ones(2)})
         sidecar = directory_ / f"{stem}.yaml"
@@ -142,3 +171,10 @@ def write_bad_yaml_pairs(directory_: Path) -> dict[str, str]:
             sidecar.write_text(text)
         out[f"{stem}.safetensors"] = description
     return out
+
+
+def _alias_bomb() -> str:
+    lines = ["metadata:", "  epoch: 18", "  a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"

@@ -14,5 +14,5 @@ def mock_policy_store() -> MagicMock:  # TODO(simple-ckpt): mock_policy_store: t
 
 def test_no_teachers(mock_policy_store: MagicMock) -> None:  # TODO(simple-ckpt): mock_policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
     cfg = MagicMock(additional_teachers=[])
-    kickstarter = Kickstarter(cfg, "cpu", mock_policy_store, None)  # TODO(simple-ckpt): mock_policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    kickstarter = Kickstarter(cfg, "cpu", None)
     assert kickstarter.teachers == []

@@ -2,17 +2,17 @@
 
 from typing import Any
 
-from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
+from simple_ckpt import read_metadata
 
 
 class EvalStatsDB:
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
 
-    def key_and_version(self, policy_record: PolicyRecord) -> tuple[str, int]:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
-        return policy_record.uri, policy_record.metadata.epoch  # TODO(simple-ckpt): policy_record.uri: becomes the bare checkpoint path (no file:// or wandb:// scheme); check comparisons and keys; policy_record.metadata: metadata is a dict in the YAML sidecar: simple_ckpt.compat.checkpoint_metadata(path)
+    def key_and_version(self, policy_record: str) -> tuple[str, int]:
+        return policy_record, read_metadata(policy_record)["epoch"]
 
-    def get_average_metric_by_filter(self, metric: str, policy_record: PolicyRecord, condition: str = "") -> float:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
-        key, version = self.key_and_version(policy_record)  # TODO(simple-ckpt): policy_record is a PolicyRecord passed on: decide what replaces it (decision F1)
+    def get_average_metric_by_filter(self, metric: str, policy_record: str, condition: str = "") -> float:
+        key, version = self.key_and_version(policy_record)
         values = [r[metric] for r in self.rows if r["key"] == key and r["version"] == version]
         return sum(values) / len(values) if values else 0.0

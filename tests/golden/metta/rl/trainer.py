@@ -51,10 +51,9 @@ def train(
     if checkpoint and "optimizer_state" in checkpoint:
         optimizer.load_state_dict(checkpoint["optimizer_state"])
 
-    kickstarter = Kickstarter(  # TODO(simple-ckpt): decide what Kickstarter() receives instead of the policy store (a manager, a path, or nothing)
+    kickstarter = Kickstarter(
         cfg=trainer_cfg.kickstart,
         device=device,
-        policy_store=checkpoint_manager,
         metta_grid_env=metta_grid_env,
     )
 

@@ -2,24 +2,24 @@
 
 from typing import Any
 
+from simple_ckpt import load_agent_from
+
 from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
 from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
 
 
 class Simulation:
-    def __init__(  # TODO(simple-ckpt): callers no longer pass policy_store to __init__() (the codemod drops it at call sites): remove this parameter and its uses; PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    def __init__(  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
         self,
         name: str,
         config: Any,
         policy_pr: PolicyRecord,
-        policy_store: PolicyStore,
         device: Any,
         npc_policy_uri: str | None = None,
     ) -> None:
         self.name = name
         self._policy_pr = policy_pr
-        self._policy_store = policy_store  # TODO(simple-ckpt): the policy store kept on an object: there is no store any more; keep a SimpleCheckpointManager or a path; _policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
-        self._npc_pr = policy_store.policy_record(npc_policy_uri) if npc_policy_uri else None  # TODO(simple-ckpt): .policy_record(): load with SimpleCheckpointManager(...).load_agent() (latest) or find_best_checkpoint(metric) + load_agent_from(path); wandb:// URIs have no equivalent; .policy_record: exposed the PolicyRecord; use the checkpoint path or agent the caller already holds; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+        self._npc_pr = load_agent_from(npc_policy_uri) if npc_policy_uri else None
         env = config.make_env()
         self._policy_pr.policy.initialize_to_environment(env.get_observation_features(), env.action_names, env.max_action_args, device)  # TODO(simple-ckpt): self._policy_pr.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
 
@@ -28,7 +28,7 @@ class Simulation:
         cls, sim_config: Any, policy_store: PolicyStore, device: Any, policy_uri: str | None, run_name: str = "eval"
     ) -> "Simulation":
         policy_record = policy_store.policy_record_or_mock(policy_uri, run_name)  # TODO(simple-ckpt): .policy_record_or_mock(): load the agent when a URI is set (load_agent_from), else use a mock agent; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
-        return cls("sim", sim_config, policy_record, policy_store, device=device)  # TODO(simple-ckpt): policy_record is a PolicyRecord passed on: decide what replaces it (decision F1); policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+        return cls("sim", sim_config, policy_record, device=device)  # TODO(simple-ckpt): policy_record is a PolicyRecord passed on: decide what replaces it (decision F1)
 
     @property
     def policy_record(self) -> PolicyRecord:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
