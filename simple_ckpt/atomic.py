@@ -23,10 +23,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import secrets
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -85,7 +86,7 @@ class HashingWriter:
     main thread writes them; the call returns only when both are done, so the caller may reuse its buffer.
     """
 
-    def __init__(self, raw: BinaryIO, hash_name: str | None, executor: ThreadPoolExecutor | None) -> None:
+    def __init__(self, raw: BinaryIO, hash_name: str | None, executor: IdleExitWorker | None) -> None:
         self._raw = raw
         self._hasher = new_hasher(hash_name) if hash_name else None
         self._executor = executor
@@ -141,18 +142,71 @@ class HashingWriter:
         return self._hasher.hexdigest() if self._hasher is not None else None
 
 
-_executor: ThreadPoolExecutor | None = None
+class IdleExitWorker:
+    """One helper thread running submitted calls in order, which exits after `IDLE_SECONDS` without work.
+
+    Unlike a ThreadPoolExecutor, whose threads live until interpreter exit, a process that saved a
+    checkpoint a while ago runs no leftover thread: code that forks only when it is single-threaded (the
+    migrate runner's ``--jobs`` workers) keeps its fast path. The thread is a daemon: whoever submits work
+    waits for its future (the manager's background commits are flushed by an atexit hook), so exiting never
+    waits for an idle thread. A forked child starts with no thread and creates its own on first use.
+    """
+
+    IDLE_SECONDS = 0.5
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._owner_pid = os.getpid()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._owner_pid != os.getpid():  # forked: the parent's thread does not exist here
+                self._owner_pid, self._thread, self._queue = os.getpid(), None, queue.SimpleQueue()
+            self._queue.put((future, fn, args))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            try:
+                future, fn, args = self._queue.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+            del future, fn, args  # drop references (e.g. to a big buffer) while idle
+
+
+_executor: IdleExitWorker | None = None
 _executor_lock = threading.Lock()
 
 
-def _hash_executor(hash_name: str | None) -> ThreadPoolExecutor | None:
+def _hash_executor(hash_name: str | None) -> IdleExitWorker | None:
     """One process-wide helper thread for hashing (created on first use, reused by every write)."""
     global _executor
     if hash_name is None:
         return None
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simple_ckpt-hash")
+            _executor = IdleExitWorker("simple_ckpt-hash")
         return _executor
 
 
@@ -381,14 +435,14 @@ def _fdatasync(fd: int) -> None:
     getattr(os, "fdatasync", os.fsync)(fd)
 
 
-_sync_pool: ThreadPoolExecutor | None = None
+_sync_pool: IdleExitWorker | None = None
 
 
-def _sync_executor() -> ThreadPoolExecutor:
+def _sync_executor() -> IdleExitWorker:
     global _sync_pool
     with _executor_lock:
         if _sync_pool is None:
-            _sync_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simple_ckpt-sync")
+            _sync_pool = IdleExitWorker("simple_ckpt-sync")
         return _sync_pool
 
 

@@ -628,9 +628,9 @@ class _CommitQueue:
     """
 
     def __init__(self, name: str) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        from simple_ckpt.atomic import IdleExitWorker
 
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name[:40])
+        self._executor = IdleExitWorker(name[:40])  # its thread exits when idle
         self._pending: list[tuple[Any, AnyPath]] = []
         self._error: CheckpointError | None = None
         self._poisoned = False  # a commit failed: what was queued behind it is discarded
