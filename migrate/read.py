@@ -24,8 +24,8 @@ from migrate.readers.pickled import check_refused, global_uses, is_package, pick
 from migrate.readers.safetensors_pair import read_pair
 from migrate.readers.torch_package import read_torch_package
 from migrate.readers.torch_zip import read_torch_zip
-from migrate.scan import PickleMalformed, PickleScan, scan_pickle
 from migrate.unpickler import DEFAULT_OPTIONS, GlobalPolicy
+from simple_ckpt.opcode_scan import PickleMalformed, PickleScan, scan_pickle
 
 __all__ = ["inventory", "pickle_scans", "read_counted", "read_legacy", "sha256_of"]
 

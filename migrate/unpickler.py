@@ -3,7 +3,7 @@
 `GlobalPolicy.decide(module, name)` says how a global is handled — `allowed` (an explicit allow-list of
 torch/numpy/stdlib reconstruction helpers), `standin` (a deleted legacy class -> migrate.standins),
 `real` (an agent/helper class importable under an allowed module prefix), `stub` (an inert stand-in
-that keeps its state) or `refused`. The static scan (`migrate.scan`) applies it before anything is
+that keeps its state) or `refused`. The static scan (`simple_ckpt.opcode_scan`) applies it before anything is
 unpickled, and `RestrictedUnpickler.find_class` applies it again while unpickling (STACK_GLOBAL operands
 can be assembled in ways a static walk cannot see, so find_class is the real gate).
 

@@ -4,7 +4,7 @@ Why: a module checkpoint can only be loaded with the full unpickler (it imports 
 a file the manager did not write — handed to `load_agent_from`, or placed in a run dir together with a
 forged YAML whose hash matches — could run ``os.system`` on load. The trust model (see
 `simple_ckpt.manager`) still says: for files of unknown origin use ``weights_only=True``. This guard is
-defence in depth for the other path: it walks every pickle of the file statically (`migrate.scan`, which
+defence in depth for the other path: it walks every pickle of the file statically (`simple_ckpt.opcode_scan`, which
 unpickles nothing) and refuses the file when a global is on the deny-list below, when a STACK_GLOBAL's
 operands cannot be resolved statically, or when the pickle uses the copyreg extension registry. A
 deny-list cannot be complete; it stops the payloads attackers actually ship (process spawning, eval/exec,
@@ -18,8 +18,8 @@ import os
 import zipfile
 from pathlib import Path
 
-from migrate.scan import PickleMalformed, scan_pickle
 from simple_ckpt.errors import CheckpointError
+from simple_ckpt.opcode_scan import PickleMalformed, scan_pickle
 
 # Whole modules (and their submodules) no legitimate checkpoint pickle names.
 _DENIED_MODULES = frozenset(

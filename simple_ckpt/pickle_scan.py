@@ -2,7 +2,7 @@
 
 The legacy policy store wrote its pickles under the very names simple_ckpt uses (``model_0010.pt``), so a
 run dir can hold legacy files where new ones are expected. They are recognised here by walking the zip's
-``data.pkl`` opcodes with `pickletools.genops` (nothing is executed) and looking for the legacy record
+``data.pkl`` opcodes with `simple_ckpt.opcode_scan` (nothing is executed) and looking for the legacy record
 modules, or by the layout of a ``torch.package`` archive. The same walk tells whether a file holds only
 tensors and plain containers, i.e. whether ``torch.load(weights_only=True)`` can open it.
 """
@@ -10,9 +10,10 @@ tensors and plain containers, i.e. whether ``torch.load(weights_only=True)`` can
 from __future__ import annotations
 
 import os
-import pickletools
 import zipfile
 from pathlib import Path
+
+from simple_ckpt.opcode_scan import PickleMalformed, scan_pickle
 
 # Module-name fragments of the legacy policy-store classes (PolicyRecord, PolicyStore, PolicyMetadata).
 _LEGACY_MODULE_PARTS = ("policy_record", "policy_store", "policy_metadata")
@@ -56,46 +57,13 @@ def data_pickle_bytes(path: str | os.PathLike[str]) -> bytes | None:
 def pickle_globals(data: bytes) -> set[tuple[str, str]]:
     """Every (module, name) a pickle references via GLOBAL / STACK_GLOBAL / INST, by opcode walk only.
 
-    STACK_GLOBAL takes its operands from the stack; they are tracked through the memo (the pattern
-    pickle protocols 4+ emit). A malformed pickle yields what was found before the error.
+    A malformed pickle references nothing this check can trust: it yields the empty set, and loading the
+    file then fails with torch's own error.
     """
-    found: set[tuple[str, str]] = set()
-    recent: list[object] = []  # values of recent push ops (strings, and None for anything else)
-    memo: dict[int, object] = {}
     try:
-        for opcode, arg, _pos in pickletools.genops(data):
-            name = opcode.name
-            if name in ("GLOBAL", "INST"):
-                module, _, attr = str(arg).partition(" ")
-                found.add((module, attr))
-                recent.append(None)
-            elif name == "STACK_GLOBAL":
-                if len(recent) >= 2 and isinstance(recent[-2], str) and isinstance(recent[-1], str):
-                    found.add((recent[-2], recent[-1]))
-                recent.append(None)
-            elif name in (
-                "SHORT_BINUNICODE",
-                "BINUNICODE",
-                "BINUNICODE8",
-                "UNICODE",
-                "SHORT_BINSTRING",
-                "BINSTRING",
-                "STRING",
-            ):
-                recent.append(arg if isinstance(arg, str) else None)
-            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-                memo[int(arg)] = recent[-1] if recent else None
-            elif name == "MEMOIZE":
-                memo[len(memo)] = recent[-1] if recent else None
-            elif name in ("BINGET", "LONG_BINGET", "GET"):
-                recent.append(memo.get(int(arg)))
-            else:
-                recent.append(None)
-            if len(recent) > 64:
-                del recent[:-8]
-    except Exception:  # noqa: BLE001 - truncated/malformed pickle: report what was seen
-        pass
-    return found
+        return set(scan_pickle(data).globals)
+    except PickleMalformed:
+        return set()
 
 
 def legacy_reason(path: str | os.PathLike[str]) -> str | None:

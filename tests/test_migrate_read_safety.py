@@ -12,8 +12,8 @@ from legacy_world.containers import hostile_pickle
 
 from migrate.errors import RefusedFile
 from migrate.read import inventory, read_legacy
-from migrate.scan import scan_pickle
 from migrate.unpickler import GlobalPolicy, GlobalRefused, RestrictedUnpickler
+from simple_ckpt.opcode_scan import scan_pickle
 
 # Nothing named like a legacy package may be importable: the reader must not find the legacy code.
 pytestmark = pytest.mark.usefixtures("no_legacy_modules")

@@ -271,7 +271,7 @@ def test_verify_digests_catches_a_changed_a_missing_and_a_retyped_tensor(tmp_pat
 
 
 # ---------------------------------------------------------------------------------------- static scan
-# `migrate.scan` walks opcodes with a lean loop of its own; it must accept, reject and report exactly what
+# `simple_ckpt.opcode_scan` walks opcodes with a lean loop of its own; it must accept, reject and report exactly what
 # a walk with `pickletools.genops` does. The reference below is that straightforward walk.
 
 
@@ -340,7 +340,7 @@ def _reference_scan(data: bytes) -> tuple:
 
 
 def _lean_scan(data: bytes) -> tuple | None:
-    from migrate.scan import PickleMalformed, scan_pickle
+    from simple_ckpt.opcode_scan import PickleMalformed, scan_pickle
 
     try:
         s = scan_pickle(data, "x")

@@ -25,7 +25,7 @@ _MAX_UNVERSIONED = 16 << 20
 def _is_unversioned_pickle(path: Path, head: bytes, size: int) -> bool:
     if not head or head[0] not in _PROTO0_FIRST or size > _MAX_UNVERSIONED:
         return False
-    from migrate.scan import PickleMalformed, scan_pickle
+    from simple_ckpt.opcode_scan import PickleMalformed, scan_pickle
 
     try:
         scan_pickle(path.read_bytes(), path.name)

@@ -1,6 +1,6 @@
 """The static stage shared by the two pickle containers (torch zip, torch.package archive).
 
-Find the pickle members of an archive, list every global they name (`migrate.scan`), decide how each is
+Find the pickle members of an archive, list every global they name (`simple_ckpt.opcode_scan`), decide how each is
 handled (`GlobalPolicy`, whose allowed prefixes include the file's own agent package) and refuse the
 file before anything is unpickled if any global is refused. The container readers
 (`torch_zip`, `torch_package`) then unpickle through the same policy.
@@ -15,8 +15,8 @@ from pathlib import Path
 from migrate.errors import CorruptFile, NotLegacyCheckpoint, RefusedFile
 from migrate.model import GlobalUse, ReadOptions
 from migrate.readers.common import read_member
-from migrate.scan import UNRESOLVED, PickleMalformed, PickleScan, scan_pickle
 from migrate.unpickler import HELPER_PREFIXES, GlobalPolicy
+from simple_ckpt.opcode_scan import UNRESOLVED, PickleMalformed, PickleScan, scan_pickle
 
 PACKAGE_MARKERS = ("/.data/extern_modules", "/policy/model.pkl")
 
