@@ -116,11 +116,17 @@ def run_migration(paths: Sequence[Path], options: Options) -> Report:
             unreported.remove(result)
             progress.done(result.status, result.source, result.size)
 
+    # wandb cache copies run last: their output name comes from their metadata and is usually the run's own
+    # checkpoint of that epoch, which must claim the name first (the copy is then a recognised duplicate).
+    def is_cache_copy(task: Task) -> bool:
+        return all(c.layout == "wandb-cache" for c in task.candidates)
+
     try:
-        for results in _execute(tasks, options.jobs):
-            report.results.extend(results)
-            report_final(results)
-        _COMMITTER.wait_all()
+        for phase in ([t for t in tasks if not is_cache_copy(t)], [t for t in tasks if is_cache_copy(t)]):
+            for results in _execute(phase, options.jobs):
+                report.results.extend(results)
+                report_final(results)
+            _COMMITTER.wait_all()
         report_final([])
     finally:
         _COMMITTER.close()  # before the staging dirs go: every staged file is committed or discarded
@@ -466,7 +472,19 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     result.warnings.extend(repaired.warnings)
     _COMMITTER.wait_for(target.model(epoch))
     if candidate.epoch is None and target.yaml(epoch).exists():  # output named by the metadata's epoch
-        if _already(result, target.yaml(epoch), target.model(epoch), candidate, options):
+        try:
+            if _already(result, target.yaml(epoch), target.model(epoch), candidate, options):
+                return result
+        except FileFailed:
+            if candidate.layout != "wandb-cache" or not _same_weights(legacy, target.model(epoch), epoch):
+                raise
+            # A wandb artifact is a copy of the run's own checkpoint of that epoch, re-pickled or not: when
+            # its weights are the ones already converted, it adds nothing and is left where it is.
+            result.status, result.outputs = SKIPPED, [str(target.model(epoch)), str(target.yaml(epoch))]
+            result.reason = (
+                f"a wandb cache copy of epoch {epoch} with the same weights as the converted "
+                f"{target.model(epoch)}; nothing to add"
+            )
             return result
 
     conversion = convert_policy(
@@ -612,6 +630,37 @@ def _already(
         archive(candidate, result.sha256, options.fsync)
         retire(candidate, result.sha256, model, options.fsync)
     return True
+
+
+def _same_weights(legacy: Any, model: Path, epoch: int) -> bool:
+    """True when the converted ``model`` holds exactly the tensors of ``legacy`` (names aside: A1 -> A2).
+
+    The written model is read the way the manager reads it (integrity hash checked, pickle guard on): a
+    weights-only payload with ``torch.load(weights_only=True)``, a module through ``load_agent``.
+    """
+    from collections import Counter
+
+    import torch
+
+    from migrate.verify import digest_tensors
+    from simple_ckpt import SimpleCheckpointManager
+    from simple_ckpt.payload import is_weights_only_payload
+
+    try:
+        payload = torch.load(model, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        payload = None
+    try:
+        if is_weights_only_payload(payload):
+            written = dict(payload["state_dict"])
+        else:
+            manager = SimpleCheckpointManager(model.parent.parent)
+            written = dict(manager.load_agent(epoch=epoch, map_location="cpu", strict=True).state_dict())
+    except Exception:
+        return False
+    source = {k: v for k, v in legacy.state_dict.items() if isinstance(v, torch.Tensor)}
+    written = {k: v for k, v in written.items() if isinstance(v, torch.Tensor)}
+    return Counter(digest_tensors(source).values()) == Counter(digest_tensors(written).values())
 
 
 def _is_companion(yaml_file: Path, candidate: Candidate, options: Options) -> bool:

@@ -156,9 +156,7 @@ class IdleExitWorker:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._owner_pid = os.getpid()
@@ -170,20 +168,36 @@ class IdleExitWorker:
                 self._owner_pid, self._thread, self._queue = os.getpid(), None, queue.SimpleQueue()
             self._queue.put((future, fn, args))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._queue,), name=self.name, daemon=True
+                )
                 self._thread.start()
         return future
 
-    def _run(self) -> None:
+    def stop(self) -> None:
+        """Let the thread finish what was submitted, then end it now (rather than after the idle time)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is None or self._owner_pid != os.getpid():
+                return
+            old, self._queue = self._queue, queue.SimpleQueue()
+            old.put(None)
+        thread.join()
+
+    def _run(self, jobs: queue.SimpleQueue[Any]) -> None:
         while True:
             try:
-                future, fn, args = self._queue.get(timeout=self.IDLE_SECONDS)
+                item = jobs.get(timeout=self.IDLE_SECONDS)
             except queue.Empty:
                 with self._lock:
-                    if self._queue.empty():
-                        self._thread = None
+                    if jobs.empty():
+                        if self._queue is jobs:
+                            self._thread = None
                         return
                 continue
+            if item is None:  # stop()
+                return
+            future, fn, args = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -192,7 +206,7 @@ class IdleExitWorker:
                 future.set_exception(exc)
             else:
                 future.set_result(result)
-            del future, fn, args  # drop references (e.g. to a big buffer) while idle
+            del item, future, fn, args  # drop references (e.g. to a big buffer) while idle
 
 
 _executor: IdleExitWorker | None = None

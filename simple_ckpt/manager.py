@@ -422,6 +422,8 @@ class SimpleCheckpointManager:
         try:
             self.wait()
         finally:
+            if self._commits is not None:
+                self._commits.stop()
             self._release_lease()
 
     def _release_lease(self) -> None:
@@ -670,6 +672,10 @@ class _CommitQueue:
 
     def wait(self) -> None:
         self.throttle(keep=0)
+
+    def stop(self) -> None:
+        """End the writer thread (after `wait`): a closed manager leaves no thread behind."""
+        self._executor.stop()
 
     def drain(self) -> None:
         """Wait for every pending commit without raising (a failure stays recorded for `wait`)."""

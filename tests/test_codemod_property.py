@@ -36,6 +36,9 @@ FUNCTIONS = [
     "def f_meta(epoch):\n    md = PolicyMetadata(epoch=epoch)\n    return md['epoch']\n",
     "def f_init(rec, env):\n    initialize_policy_for_environment(policy_record=rec, metta_grid_env=env, device='cpu')\n    return wrap_agent_distributed(rec.policy, 'cpu')\n",
     "class MockPolicyRecord:\n    pass\n",
+    "def f_f1(rec: PolicyRecord | None, log) -> None:\n    pr = rec\n    log(pr.uri, pr.metadata.epoch, pr.metadata.get('score'), pr.policy, pr.run_name)\n",
+    "def f_teacher(policy_store: PolicyStore, uris):\n    out = []\n    for u in uris:\n        rec = policy_store.policy_record(u)\n        out.append(rec.policy)\n    return out\n",
+    "def f_select(run_dir, acc):\n    store = PolicyStore(device='cpu', data_dir=run_dir, wandb_entity=None, wandb_project=None)\n    acc.extend(store.policy_records(run_dir, 'top', 2, 'score'))\n",
     "def f_plain():\n    # PolicyStore in a comment\n    return os.sep\n",
 ]
 

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from simple_ckpt.compat import checkpoint_metadata, maybe_save_checkpoint, select_checkpoints
+from simple_ckpt import load_agent_from, read_metadata
+from simple_ckpt.compat import (
+    checkpoint_metadata,
+    make_test_checkpoint,
+    maybe_save_checkpoint,
+    select_checkpoints,
+)
+from simple_ckpt.errors import CheckpointError
 from simple_ckpt.manager import SimpleCheckpointManager
 
 
@@ -40,9 +47,29 @@ def test_select_checkpoints_latest_top_all(tmp_path: Path) -> None:
     agent = torch.nn.Linear(1, 1)
     for epoch, score in [(1, 0.5), (2, 0.9), (3, 0.1)]:
         manager.save_agent(agent, epoch, {"score": score})
+    assert all(isinstance(p, str) for p in select_checkpoints(run_dir, "all"))  # decision F1: path strings
     names = lambda paths: [Path(p).name for p in paths]  # noqa: E731
     assert names(select_checkpoints(run_dir, "latest", 1)) == ["model_0003.pt"]
     assert names(select_checkpoints(run_dir, "top", 2)) == ["model_0002.pt", "model_0001.pt"]
     assert names(select_checkpoints(run_dir, "all")) == ["model_0001.pt", "model_0002.pt", "model_0003.pt"]
     with pytest.raises(ValueError, match="unknown selector"):
         select_checkpoints(run_dir, "rand")
+
+
+def test_make_test_checkpoint_is_a_real_loadable_checkpoint() -> None:
+    path = make_test_checkpoint("p", 7, {"score": 0.5})
+    assert isinstance(path, str) and Path(path).name == "model_0007.pt"
+    assert Path(path).parent.parent.name == "p"
+    metadata = read_metadata(path)
+    assert metadata["epoch"] == 7 and metadata["run"] == "p" and metadata["score"] == 0.5
+    assert isinstance(load_agent_from(path), torch.nn.Module)
+    assert make_test_checkpoint("p", 7) != path  # every call gets its own run dir
+
+
+def test_load_agent_from_rejects_a_wandb_uri_with_a_one_line_error() -> None:
+    # What the codemod's `store.policy_record(u)` -> `load_agent_from(u)` rewrite relies on: a wandb URI
+    # fails loudly, naming the URI, instead of loading something else.
+    with pytest.raises(CheckpointError) as info:
+        load_agent_from("wandb://run/teacher:v3")
+    message = str(info.value)
+    assert "wandb://run/teacher:v3" in message and "\n" not in message

@@ -570,3 +570,48 @@ def test_in_place_with_jobs_converts_each_run_under_its_lease_in_workers(
         assert [i.epoch for i in manager.list_all_checkpoints()] == [5]
         assert manager.load_trainer_state()["migration_source"]["generation"] == "T7"
     assert not list(root.rglob(".simple_ckpt-migrate"))  # staging areas removed
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_wandb_cache_copy_of_a_converted_epoch_is_a_duplicate(
+    legacy_world: Any, tmp_path: Path, jobs: str
+) -> None:
+    """A train_dir's wandb cache holds copies of the runs' own checkpoints: they add nothing, fail nothing."""
+    root = legacy_world.make_train_dir(
+        legacy_world.root / "td", runs={"run_a": "L6"}, epochs=(0, 10), artifacts=False
+    )
+    legacy_world.write_policy(
+        root / "artifacts" / "run_a:v3" / "model.pt", generation="L6", epoch=10, run="run_a"
+    )
+    out = tmp_path / "out"
+    result = migrate(root, "--out", out, "--jobs", jobs)
+    assert result.exit_code == 0, result.output
+    assert "a wandb cache copy of epoch 10 with the same weights" in result.output
+    infos = SimpleCheckpointManager(out / "run_a").list_all_checkpoints()
+    assert [(i.epoch, i.metadata["source"]["path"]) for i in infos] == [
+        (0, "run_a/checkpoints/model_0000.pt"),
+        (10, "run_a/checkpoints/model_0010.pt"),
+    ]
+
+
+def test_wandb_cache_copy_with_other_weights_is_a_conflict_not_an_overwrite(
+    legacy_world: Any, tmp_path: Path
+) -> None:
+    root = legacy_world.make_train_dir(
+        legacy_world.root / "td", runs={"run_a": "L6"}, epochs=(0, 10), artifacts=False
+    )
+    metadata = legacy_world.expected_metadata("L6", 10, None, "run_a")
+    # Epoch 10 in its metadata, weights of another epoch: e.g. the run was restarted and rewrote epoch 10.
+    legacy_world.write_policy(
+        root / "artifacts" / "run_a:v4" / "model.pt",
+        generation="L6",
+        epoch=11,
+        metadata=metadata,
+        run="run_a",
+    )
+    out = tmp_path / "out"
+    converted_before = out / "run_a" / "checkpoints" / "model_0010.yaml"
+    result = migrate(root, "--out", out)
+    assert result.exit_code == 1
+    assert "artifacts/run_a:v4/model.pt" in result.output and "not overwritten" in result.output
+    assert yaml.safe_load(converted_before.read_text())["source"]["path"] == "run_a/checkpoints/model_0010.pt"

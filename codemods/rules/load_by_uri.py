@@ -65,14 +65,30 @@ class LoadByUri(LegacyRule):
 
     # --- analysis -----------------------------------------------------------------------------------
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         # One walk finds the `.policy_record(...)`/`.policy_records(...)` calls, the functions holding
-        # them and how their results are used; only those functions are analysed.
-        self._scan = _Scan()
-        node.visit(self._scan)
-        self._candidates = self._scan.functions
+        # them and how their results are used; only those functions are analysed, all before rewriting,
+        # and the rewriting walk is skipped when no plan has anything to do (the common case).
+        text = self.source_text()
+        if text is None or ".policy_record" in text:
+            self._scan = _Scan()
+            tree.visit(self._scan)
+            self._candidates = self._scan.functions
+        for statement in iter_statements(tree):
+            if isinstance(statement, cst.ClassDef):
+                self._plan_class(statement)
+        for statement in iter_statements(tree):
+            if (
+                isinstance(statement, cst.FunctionDef)
+                and id(statement) not in self._class_plans
+                and id(statement) in self._candidates
+            ):
+                self._class_plans[id(statement)] = self._analyse(statement, set(), {})
+        if not any(_has_work(plan) for plan in self._class_plans.values()):
+            return tree
+        return super().transform_module_impl(tree)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def _plan_class(self, node: cst.ClassDef) -> None:
         methods = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
         if not any(id(m) in self._candidates for m in methods) and "PolicyStore" not in _annotations_text(
             node
@@ -127,9 +143,7 @@ class LoadByUri(LegacyRule):
         self._class_plans.update(plans)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        plan = self._class_plans.pop(id(node), None)
-        if plan is None:
-            plan = self._analyse(node, set(), {}) if id(node) in self._candidates else _Plan()
+        plan = self._class_plans.get(id(node)) or _Plan()
         self._plans.append(plan)
         self._active = plan
         # Nothing to rewrite in here (nested functions are candidates only through their parents).
@@ -286,6 +300,10 @@ class LoadByUri(LegacyRule):
             self.counted()
             return cst.RemovalSentinel.REMOVE
         return updated_node
+
+
+def _has_work(plan: _Plan) -> bool:
+    return bool(plan.loads or plan.selects or plan.remove)
 
 
 def _single_assignment(
