@@ -15,6 +15,12 @@ import click
 
 from simple_ckpt.errors import SimpleCkptError, UsageError
 
+DECISION_F1 = (
+    "a PolicyRecord at a function boundary is the checkpoint path (str): rec.uri -> path, "
+    "rec.metadata -> simple_ckpt.read_metadata(path), rec.policy -> simple_ckpt.load_agent_from(path); "
+    "a record kept on self keeps the path, its agent is loaded once in __init__"
+)
+
 
 @click.command("codemod")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -52,6 +58,10 @@ def codemod_command(
 
     Where no safe rewrite exists the code is left as it is and the statement gets a
     `# TODO(simple-ckpt): <what to decide>` comment. Files are replaced atomically.
+
+    Decision F1: a PolicyRecord at a function boundary becomes the checkpoint path (str);
+    the agent is loaded with simple_ckpt.load_agent_from(path), metadata read with
+    simple_ckpt.read_metadata(path).
     """
     from codemods.driver import Options, run
 
@@ -110,6 +120,7 @@ def summarise(outcome: object, *, written: bool) -> dict[str, object]:
         *[f"  {r.path} (defines {', '.join(r.legacy_internal)})" for r in internal],
         f"lines naming a legacy symbol in surviving files: {before} before, {after} after "
         f"({ratio:.1%} rewritten mechanically)",
+        f"decision F1: {DECISION_F1}",
     ]
     failures = [f"{r.path}: {r.error}" for r in outcome.failed] + list(outcome.problems)
     if failures:
@@ -126,6 +137,7 @@ def summarise(outcome: object, *, written: bool) -> dict[str, object]:
         "legacy_internal_modules": {r.path: r.legacy_internal for r in internal},
         "fallbacks": {r.path: r.fallback for r in results if r.fallback},
         "legacy_lines": {"before": before, "after": after, "rewritten_fraction": round(ratio, 4)},
+        "decisions": {"F1": DECISION_F1},
         "failed": failures,
     }
     return {"lines": lines, "report": report}

@@ -384,7 +384,7 @@ def scores(records: list[str]) -> dict[str, float]:
     return {}
 """,
 )
-PAIRS["21_f1_record_kept_on_self_stays_todo"] = (
+PAIRS["21_f1_record_kept_on_self"] = (
     """from metta.agent.policy_record import PolicyRecord
 
 
@@ -399,15 +399,18 @@ class Sim:
 def twice(rec: PolicyRecord):
     return rec.policy, rec.policy
 """,
-    """from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
+    """from simple_ckpt import load_agent_from
+
+from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
 
 
 class Sim:
-    def __init__(self, policy_pr: PolicyRecord) -> None:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
+    def __init__(self, policy_pr: str) -> None:
         self._policy_pr = policy_pr
+        self._policy_agent = load_agent_from(policy_pr)
 
     def agent(self):
-        return self._policy_pr.policy  # TODO(simple-ckpt): self._policy_pr.policy: the record's agent: use the agent itself (load it with load_agent / load_agent_from)
+        return self._policy_agent
 
 
 def twice(rec: PolicyRecord):  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
@@ -469,5 +472,52 @@ def run(name, cfg, rec, policy_store):
 
 def run(name, cfg, rec, policy_store):  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
     return Simulation(name, cfg, rec, device="cpu")
+""",
+)
+PAIRS["24_load_kept_on_self_read_in_another_method"] = (
+    """from metta.agent.policy_store import PolicyStore
+
+
+class Arena:
+    def __init__(self, policy_store: PolicyStore, npc_uri: str | None) -> None:
+        self._policy_store = policy_store
+        self._npc = policy_store.policy_record(npc_uri) if npc_uri else None
+
+    def npc_agent(self):
+        return self._npc.policy
+""",
+    """from simple_ckpt import load_agent_from
+
+from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
+
+
+class Arena:
+    def __init__(self, policy_store: PolicyStore, npc_uri: str | None) -> None:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+        self._npc = load_agent_from(npc_uri) if npc_uri else None
+
+    def npc_agent(self):
+        return self._npc
+""",
+)
+PAIRS["25_f1_record_on_self_used_otherwise_stays_todo"] = (
+    """from metta.agent.policy_record import PolicyRecord
+
+
+class Replay:
+    def __init__(self, policy_pr: PolicyRecord) -> None:
+        self._policy_pr = policy_pr
+
+    def name(self) -> str:
+        return self._policy_pr.run_name
+""",
+    """from metta.agent.policy_record import PolicyRecord  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyRecord
+
+
+class Replay:
+    def __init__(self, policy_pr: PolicyRecord) -> None:  # TODO(simple-ckpt): PolicyRecord: decide what replaces a PolicyRecord here: the agent, the checkpoint path, or its metadata
+        self._policy_pr = policy_pr
+
+    def name(self) -> str:
+        return self._policy_pr.run_name  # TODO(simple-ckpt): self._policy_pr.run_name: held the checkpoint file or artifact name, not the run: decide what is meant
 """,
 )

@@ -6,6 +6,8 @@ as .ci/run does); every test gets a fresh bucket.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import signal
@@ -14,6 +16,7 @@ import sys
 import textwrap
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,41 @@ from simple_ckpt.storage import RemotePath, remote_storage
 
 pytestmark = pytest.mark.remote
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_fsspec_threads_afterwards() -> Iterator[None]:
+    """Leave no fsspec IO thread behind: later tests (migrate --jobs) fork only single-threaded."""
+    yield
+    import fsspec.asyn
+    from fsspec import AbstractFileSystem
+
+    loop, thread = fsspec.asyn.loop[0], fsspec.asyn.iothread[0]
+    filesystems = [found.fs for found in storage._storages.values()]
+    filesystems += [
+        fs for cls in (AbstractFileSystem, *AbstractFileSystem.__subclasses__()) for fs in cls._cache.values()
+    ]
+    for fs in filesystems:  # close the HTTP sessions while their loop still runs
+        client = getattr(fs, "_s3", None)
+        if client is not None and loop is not None:
+            with contextlib.suppress(Exception):
+                fsspec.asyn.sync(loop, client.__aexit__, None, None, None, timeout=5)
+            fs._s3 = None
+    del filesystems
+    storage._storages.clear()
+    AbstractFileSystem.clear_instance_cache()
+    for subclass in AbstractFileSystem.__subclasses__():
+        subclass.clear_instance_cache()
+    gc.collect()
+    if loop is None or thread is None:
+        return
+    with contextlib.suppress(Exception):
+        fsspec.asyn.sync(loop, loop.shutdown_default_executor)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    if not thread.is_alive():
+        loop.close()
+        fsspec.asyn.loop[0] = fsspec.asyn.iothread[0] = None
 
 
 def _net(value: float) -> torch.nn.Module:

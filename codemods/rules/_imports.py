@@ -271,9 +271,7 @@ def _add_from_import(tree: cst.Module, module: str, obj: str, first_party: froze
             aliases = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in aliases]
             body[index] = body[index].with_changes(body=[node.with_changes(names=aliases)])  # type: ignore[attr-defined]
             return tree.with_changes(body=body)
-    new_node = cst.ImportFrom(
-        module=_dotted_expression(module), names=[cst.ImportAlias(name=cst.Name(obj))]
-    )  # type: ignore[arg-type]
+    new_node = cst.ImportFrom(module=_dotted_expression(module), names=[cst.ImportAlias(name=cst.Name(obj))])  # type: ignore[arg-type]
     new_key = _import_key(new_node)
     section = classify(module, first_party)
     order = _SECTION_ORDER[section]

@@ -32,6 +32,7 @@ STATEMENT_CLASSES = frozenset(
         cst.ExceptStarHandler,
     }
 )
+_ATOMS = frozenset({cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
 _HEADER_SKIP = frozenset({"body", "orelse", "handlers", "finalbody", "leading_lines", "decorators"})
 
 
@@ -97,5 +98,7 @@ def _first_paren_whitespace(nodes: object) -> cst.ParenthesizedWhitespace | None
             continue
         if not isinstance(node, cst.CSTNode) or isinstance(node, cst.BaseSuite):
             continue
+        if type(node) in _ATOMS and not node.lpar and not node.rpar:  # type: ignore[attr-defined]
+            continue  # an unparenthesised atom has no whitespace inside (and `.children` is costly)
         stack.extend(reversed(node.children))
     return None

@@ -98,11 +98,7 @@ def collect(node: cst.CSTNode, names: set[str] | frozenset[str]) -> UseCollector
 
 def self_attribute(node: cst.CSTNode) -> str | None:
     """``X`` for ``self.X``, else None."""
-    if (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == "self"
-    ):
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
         return node.attr.value
     return None
 

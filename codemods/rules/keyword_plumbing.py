@@ -106,7 +106,6 @@ class StoreKeywordPlumbing(LegacyRule):
                 )
         return updated_node
 
-
     def _drop_positional_store(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         """``Simulation(name, cfg, rec, policy_store, ...)`` -> without the store (callee table)."""
         callee = callee_name(original_node)

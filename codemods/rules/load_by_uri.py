@@ -32,7 +32,12 @@ LOAD_AGENT = "load_agent_from"
 SELECT = "select_checkpoints"
 SELECTORS = frozenset({"latest", "top", "all"})
 SELECT_PARAMS = ("uri_or_config", "selector_type", "n", "metric")
+_METHODS = frozenset({"policy_record", "policy_records"})
 STORE_FACTORIES = frozenset({"PolicyStore", "get_policy_store_from_cfg"})
+_REWRITABLE = re.compile(
+    r"\.policy_record\(\s*(?:uri_or_config\s*=\s*)?[^,()\n]*(?:\([^()\n]*\))?[^,()\n]*\)"
+    r"|\.policy_records\([^;]*?[\"'](?:latest|top|all)[\"']"
+)
 # `self.x = policy_store` / `self.x: T = policy_store`: a store kept on an object (maybe never read).
 _STORE_ON_SELF = re.compile(r"self\.\w+\s*(?::[^=\n]*)?=\s*\w*policy_store\s*$", re.MULTILINE)
 
@@ -53,7 +58,9 @@ class LoadByUri(LegacyRule):
 
     @classmethod
     def wants(cls, text: str) -> bool:
-        return any(word in text for word in cls.TRIGGERS) or _STORE_ON_SELF.search(text) is not None
+        # Only the shapes this rule can rewrite: a one-argument load, a literal-selector selection, or a
+        # store kept on self (maybe dead). Anything else is the TODO pass's.
+        return _REWRITABLE.search(text) is not None or _STORE_ON_SELF.search(text) is not None
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:  # type: ignore[name-defined]
         super().__init__(context)
@@ -62,6 +69,9 @@ class LoadByUri(LegacyRule):
         self._active = _Plan()
         self._candidates: set[int] = set()
         self._scan = _Scan()
+        self._unwrap_all: set[int] = set()
+        self._enclosing: dict[int, list[int]] = {}
+        self._enter: set[int] = set()
 
     # --- analysis -----------------------------------------------------------------------------------
 
@@ -86,6 +96,17 @@ class LoadByUri(LegacyRule):
                 self._class_plans[id(statement)] = self._analyse(statement, set(), {})
         if not any(_has_work(plan) for plan in self._class_plans.values()):
             return tree
+        # `self.x.policy` reads rewritten for a load in another method of the class: known to every plan.
+        self._unwrap_all = {i for plan in self._class_plans.values() for i in plan.unwrap}
+        # Walk only into the functions with something to rewrite (and the functions around them).
+        parents = _function_parents(tree)
+        targets = {i for i, plan in self._class_plans.items() if _has_work(plan)}
+        targets |= {f for i in self._unwrap_all for f in self._enclosing.get(i, ())}
+        self._enter = set()
+        for function in targets:
+            while function is not None and function not in self._enter:
+                self._enter.add(function)
+                function = parents.get(function)
         return super().transform_module_impl(tree)
 
     def _plan_class(self, node: cst.ClassDef) -> None:
@@ -114,6 +135,11 @@ class LoadByUri(LegacyRule):
             return
         self_uses = collect(node, {"self"}).uses
         loadable = _self_loadable(self_uses)
+        for use in self_uses:  # where each `self.x.policy` read sits (to walk into those methods)
+            if len(use.ancestors) >= 2:
+                self._enclosing[id(use.ancestors[-2])] = [
+                    id(a) for a in use.ancestors if isinstance(a, cst.FunctionDef)
+                ]
         plans = {
             id(m): self._analyse(m, store_attrs, loadable) if id(m) in self._candidates else _Plan()
             for m in methods
@@ -146,8 +172,7 @@ class LoadByUri(LegacyRule):
         plan = self._class_plans.get(id(node)) or _Plan()
         self._plans.append(plan)
         self._active = plan
-        # Nothing to rewrite in here (nested functions are candidates only through their parents).
-        return id(node) in self._candidates or bool(plan.remove)
+        return id(node) in self._enter
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return bool(self._plans)  # module-level statements have nothing this rule rewrites
@@ -289,7 +314,7 @@ class LoadByUri(LegacyRule):
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
         plan = self._active
-        if id(original_node) in plan.unwrap or id(original_node) in plan.direct:
+        if id(original_node) in self._unwrap_all or id(original_node) in plan.direct:
             return updated_node.value
         return updated_node
 
@@ -300,6 +325,24 @@ class LoadByUri(LegacyRule):
             self.counted()
             return cst.RemovalSentinel.REMOVE
         return updated_node
+
+
+def _function_parents(tree: cst.Module) -> dict[int, int | None]:
+    """Each function's innermost enclosing function (None at module or class level), by id."""
+    parents: dict[int, int | None] = {}
+    stack: list[tuple[cst.CSTNode, int | None]] = [(tree, None)]
+    while stack:
+        node, owner = stack.pop()
+        for child in (
+            iter_statements(node.body) if isinstance(node, cst.FunctionDef) else iter_statements(node)
+        ):
+            if child is node:
+                continue
+            if isinstance(child, cst.FunctionDef):
+                if id(child) not in parents:
+                    parents[id(child)] = owner
+                    stack.append((child, id(child)))
+    return parents
 
 
 def _has_work(plan: _Plan) -> bool:
@@ -321,7 +364,9 @@ def _is_wandb_literal(node: cst.BaseExpression) -> bool:
         return node.raw_value.startswith(("wandb://", "pytorch://"))
     if isinstance(node, cst.FormattedString) and node.parts:
         first = node.parts[0]
-        return isinstance(first, cst.FormattedStringText) and first.value.startswith(("wandb://", "pytorch://"))
+        return isinstance(first, cst.FormattedStringText) and first.value.startswith(
+            ("wandb://", "pytorch://")
+        )
     return False
 
 
@@ -414,33 +459,30 @@ class _Scan(cst.CSTVisitor):
         self.direct: dict[int, int] = {}  # call id -> id of the `.policy` attribute reading it
         self.passed: set[int] = set()
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(id(node))
+    # Plain type dispatch (CSTVisitor's visit_<Type> lookup costs an f-string and a getattr per node).
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        kind = type(node)
+        if kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if self.stack and type(func) is cst.Attribute and func.attr.value in _METHODS:
+                self.functions.update(self.stack)
+                self.calls.setdefault(self.stack[-1], []).append(node)  # type: ignore[arg-type]
+        elif kind is cst.Attribute:
+            if node.attr.value == "policy" and type(node.value) is cst.Call:  # type: ignore[attr-defined]
+                self.direct[id(node.value)] = id(node)  # type: ignore[attr-defined]
+        elif kind is cst.Arg:
+            if type(node.value) is cst.Call and not node.star:  # type: ignore[attr-defined]
+                self.passed.add(id(node.value))  # type: ignore[attr-defined]
+        elif kind is cst.Return:
+            if type(node.value) is cst.Call:  # type: ignore[attr-defined]
+                self.passed.add(id(node.value))  # type: ignore[attr-defined]
+        elif kind is cst.FunctionDef:
+            self.stack.append(id(node))
+        return True
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if (
-            self.stack
-            and isinstance(func, cst.Attribute)
-            and func.attr.value in ("policy_record", "policy_records")
-        ):
-            self.functions.update(self.stack)
-            self.calls.setdefault(self.stack[-1], []).append(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value == "policy" and isinstance(node.value, cst.Call):
-            self.direct[id(node.value)] = id(node)
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if isinstance(node.value, cst.Call) and not node.star:
-            self.passed.add(id(node.value))
-
-    def visit_Return(self, node: cst.Return) -> None:
-        if isinstance(node.value, cst.Call):
-            self.passed.add(id(node.value))
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if type(original_node) is cst.FunctionDef:
+            self.stack.pop()
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         return None

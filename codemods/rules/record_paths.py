@@ -15,11 +15,18 @@ option b) that at eval/stats/logging boundaries it is replaced by the checkpoint
   (``simple_ckpt.compat``): a real tmp run dir with ``model_{v:04d}.pt`` + YAML, returned as a path.
 
 A function is rewritten only when every use of its record parameters has a rewrite above, the records
-are not stored on ``self`` or reassigned, no nested scope reads them, it produces no records itself and
-it returns nothing kept on ``self``: otherwise it is left for the TODO pass. Simulation,
-which keeps its record on ``self`` and reads ``.policy`` in several methods, therefore stays TODO (#2366
-gave it the agent and the URI). Hazard reported per rewrite: ``rec.uri`` carried a scheme (``file://``,
-``wandb://``), the path does not, so keys built from it change.
+are not reassigned, no nested scope reads them, it produces no records itself and it returns nothing kept
+on ``self`` (except an approved record attribute): otherwise it is left for the TODO pass. A container of
+records (``list[PolicyRecord]``) may only be passed on or returned whole.
+
+Records kept on the object (what #2366 did for Simulation: the agent and the URI): ``self.A = rec`` in
+``__init__`` whose every other use in the class is ``self.A.policy`` / ``.uri`` / ``.metadata`` or
+``return self.A`` -> ``self.A`` keeps the path, ``self.<A>_agent = load_agent_from(rec)`` is added right
+after it (loaded once, eagerly, where the legacy record loaded lazily: reported) and ``self.A.policy``
+-> ``self.<A>_agent``. Any other use (``self.A.run_name``, a second assignment) leaves the class TODO.
+
+Hazard reported per rewrite: ``rec.uri`` carried a scheme (``file://``, ``wandb://``), the path does not,
+so keys built from it change.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 
 from codemods.rules._base import LegacyRule
 from codemods.rules._shapes import FastTransformer, FastVisitor
-from codemods.rules._uses import Use, all_params, collect
+from codemods.rules._uses import Use, all_params, collect, self_attribute
 from codemods.rules.mark_remaining import RECORD_CLASSES, RECORD_PRODUCERS, RECORD_READS
 
 LOAD_AGENT = "load_agent_from"
@@ -47,22 +54,153 @@ class RecordToPath(LegacyRule):
         super().__init__(context)
         self._plans: list[frozenset[str] | None] = []
         self._everywhere = True
+        self._holders: set[int] | None = None
+        # Per class: record attributes `self.A = rec` approved for F1 -> the attribute holding the agent
+        # (None when nothing reads `self.A.policy`).
+        self._class_records: list[dict[str, str | None]] = []
 
     # --- functions ----------------------------------------------------------------------------------
 
     def visit_Module(self, node: cst.Module) -> None:
         text = self.source_text()
-        # cast(PolicyRecord, x) and the mock factory can sit anywhere; without them only functions
-        # with record parameters have anything to rewrite.
+        # cast(PolicyRecord, x) and the mock factory can sit anywhere: one cheap walk finds the functions
+        # holding them. Other functions are entered only when they have a plan (or their class does).
         self._everywhere = text is None or "cast" in text or "from_key_and_version" in text
+        self._holders: set[int] | None = None
+        if self._everywhere and text is not None:
+            finder = _CastOrMockHolders()
+            node.visit(finder)
+            self._holders = finder.functions
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         plan = self._plan(node)
         self._plans.append(plan)
-        return plan is not None or self._everywhere
+        if plan is not None or self._approved():
+            return True
+        return self._everywhere and (self._holders is None or id(node) in self._holders)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         return self._everywhere or bool(self._plans)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._class_records.append(self._approve_class(node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        approved = self._class_records.pop()
+        if approved:
+            self.report(
+                f"{original_node.name.value}: "
+                + ", ".join(
+                    f"self.{a} holds the checkpoint path"
+                    + (
+                        f" and self.{b} its agent (loaded in __init__, "
+                        "where the legacy record loaded it on first use)"
+                        if b
+                        else ""
+                    )
+                    for a, b in sorted(approved.items())
+                )
+                + " (decision F1)"
+            )
+        return updated_node
+
+    def _approve_class(self, node: cst.ClassDef) -> dict[str, str | None]:
+        """``self.A = rec`` in ``__init__`` (rec a record parameter) whose every other use in the class is
+        ``self.A.policy`` / ``.uri`` / ``.metadata`` or ``return self.A``: A -> the agent attribute."""
+        methods = [m for m in node.body.body if isinstance(m, cst.FunctionDef)]
+        init = next((m for m in methods if m.name.value == "__init__"), None)
+        if init is None:
+            return {}
+        params = {
+            p.name.value
+            for p in all_params(init)
+            if p.annotation is not None and self._direct_record(p.annotation.annotation)
+        }
+        if not params:
+            return {}
+        candidates: dict[str, str] = {}
+        for statement in init.body.body:
+            if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+                small = statement.body[0]
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and self_attribute(small.targets[0].target) is not None
+                    and isinstance(small.value, cst.Name)
+                    and small.value.value in params
+                ):
+                    candidates[self_attribute(small.targets[0].target)] = small.value.value  # type: ignore[index]
+        if not candidates:
+            return {}
+        uses = collect(node, {"self"}).uses
+        taken = {u.parent.attr.value for u in uses if isinstance(u.parent, cst.Attribute)}
+        approved: dict[str, str | None] = {}
+        for attr in candidates:
+            agent_attr = _agent_attribute(attr)
+            ok, policy_reads, assignments = True, 0, 0
+            for use in uses:
+                parent = use.parent
+                if not (
+                    isinstance(parent, cst.Attribute)
+                    and parent.value is use.name
+                    and parent.attr.value == attr
+                ):
+                    continue
+                if use.is_target(parent):
+                    assignments += 1
+                    continue
+                if (
+                    sum(isinstance(a, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) for a in use.ancestors)
+                    != 2
+                ):
+                    ok = False  # inside a nested scope of a method
+                    break
+                grand = use.ancestors[-2] if len(use.ancestors) >= 2 else None
+                if isinstance(grand, cst.Attribute) and grand.value is parent:
+                    if use.is_target(grand) or grand.attr.value not in ("policy", "uri", "metadata"):
+                        ok = False
+                        break
+                    policy_reads += grand.attr.value == "policy"
+                elif not (isinstance(grand, cst.Return) and grand.value is parent):
+                    ok = False
+                    break
+            if not ok or assignments != 1 or (policy_reads and agent_attr in taken):
+                continue
+            approved[attr] = agent_attr if policy_reads else None
+        if approved:
+            # __init__ itself must be rewritable with those attributes allowed to hold the parameter.
+            self._class_records.append(approved)
+            plan = self._plan(init)
+            self._class_records.pop()
+            if plan is None:
+                return {}
+        return approved
+
+    def _approved(self) -> dict[str, str | None]:
+        return self._class_records[-1] if self._class_records else {}
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.BaseStatement]:
+        """After ``self.A = rec`` in ``__init__``: ``self.<A's agent> = load_agent_from(rec)``."""
+        approved = self._approved()
+        if not approved or len(original_node.body) != 1 or not isinstance(original_node.body[0], cst.Assign):
+            return updated_node
+        assign = original_node.body[0]
+        attr = self_attribute(assign.targets[0].target) if len(assign.targets) == 1 else None
+        agent_attr = approved.get(attr) if attr is not None else None
+        if agent_attr is None or not isinstance(assign.value, cst.Name) or not self._current():
+            return updated_node
+        self.import_target(LOAD_AGENT)
+        load = cst.SimpleStatementLine(
+            body=[
+                cst.Assign(
+                    targets=[cst.AssignTarget(target=_self_attr(agent_attr))],
+                    value=_call(LOAD_AGENT, cst.Name(assign.value.value)),
+                )
+            ]
+        )
+        return cst.FlattenSentinel([updated_node, load])
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -113,7 +251,8 @@ class RecordToPath(LegacyRule):
             return None
         if any(self._names_record(a.annotation) for a in found.ann_assigns):
             return None
-        if returns_record and any(_reads_self(r) for r in found.returns):
+        approved = self._approved()
+        if returns_record and any(_reads_self(r, approved) for r in found.returns):
             return None  # returns something kept on the object (a record the class still holds)
         policy_reads = 0
         aliases_seen: set[str] = set()
@@ -139,7 +278,7 @@ class RecordToPath(LegacyRule):
                 if use.name.value in params:
                     return None  # a record parameter rebound to something else
                 continue  # an alias's own assignment (counted below)
-            if _stored_on_object(use):
+            if _stored_on_object(use, approved):
                 return None
         if policy_reads > 1:
             return None  # one load per read would hand out different agent objects
@@ -190,11 +329,35 @@ class RecordToPath(LegacyRule):
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
+        approved = self._approved()
+        value = original_node.value
+        attr = original_node.attr.value
+        if approved and self._plans and self_attribute(value) in approved:
+            holder = self_attribute(value)
+            if attr == "policy" and approved[holder] is not None:  # type: ignore[index]
+                self.counted()
+                return _self_attr(approved[holder])  # type: ignore[index, arg-type]
+            if attr == "uri":
+                self.counted()
+                return updated_node.value
+            if attr == "metadata":
+                self.counted()
+                self.import_target(READ_METADATA)
+                return _call(READ_METADATA, updated_node.value)
+        if (
+            approved
+            and isinstance(value, cst.Attribute)
+            and value.attr.value == "metadata"
+            and self_attribute(value.value) in approved
+            and attr not in DICT_METHODS
+        ):
+            return cst.Subscript(
+                value=updated_node.value,
+                slice=[cst.SubscriptElement(slice=cst.Index(value=cst.SimpleString(f'"{attr}"')))],
+            )
         records = self._current()
         if not records:
             return updated_node
-        value = original_node.value
-        attr = original_node.attr.value
         if isinstance(value, cst.Name) and value.value in records:
             if attr == "uri":
                 self.counted()
@@ -208,7 +371,9 @@ class RecordToPath(LegacyRule):
                 self.import_target(READ_METADATA)
                 return _call(READ_METADATA, updated_node.value)
             message = RECORD_READS.get(attr, "the record is now the checkpoint path: decide what is meant")
-            self.todo(f"{value.value}.{attr}: {message} ({value.value} is the checkpoint path now, decision F1)")
+            self.todo(
+                f"{value.value}.{attr}: {message} ({value.value} is the checkpoint path now, decision F1)"
+            )
             return updated_node
         if (
             isinstance(value, cst.Attribute)
@@ -272,17 +437,36 @@ def _alias_target(use: Use) -> str | None:
     return None
 
 
-def _stored_on_object(use: Use) -> bool:
-    """``self.x = rec`` / ``obj.x = rec`` / ``d[k] = rec``: the record escapes into an object."""
+def _stored_on_object(use: Use, approved: dict[str, str | None]) -> bool:
+    """``self.x = rec`` / ``obj.x = rec`` / ``d[k] = rec``: the record escapes into an object (unless
+    ``self.x`` is a record attribute the class-level analysis approved)."""
     parent = use.parent
     if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is use.name:
         targets = parent.targets if isinstance(parent, cst.Assign) else [parent]
-        return any(not isinstance(t.target, cst.Name) for t in targets)
+        return any(
+            not isinstance(t.target, cst.Name) and self_attribute(t.target) not in approved for t in targets
+        )
     return False
 
 
-def _reads_self(node: cst.Return) -> bool:
-    return node.value is not None and bool(collect(node.value, {"self"}).uses)
+def _agent_attribute(attr: str) -> str:
+    """``_policy_pr`` -> ``_policy_agent``: where the loaded agent of a record attribute is kept."""
+    for suffix in ("_policy_record", "_record", "_pr"):
+        if attr.endswith(suffix) and len(attr) > len(suffix):
+            return attr[: -len(suffix)] + "_agent"
+    return attr + "_agent"
+
+
+def _self_attr(name: str) -> cst.Attribute:
+    return cst.Attribute(value=cst.Name("self"), attr=cst.Name(name))
+
+
+def _reads_self(node: cst.Return, approved: dict[str, str | None]) -> bool:
+    if node.value is None:
+        return False
+    if self_attribute(node.value) in approved:
+        return False  # an approved record attribute: the path
+    return bool(collect(node.value, {"self"}).uses)
 
 
 class _RecordFinder(FastVisitor):
@@ -335,3 +519,34 @@ class _AnnotationToStr(FastTransformer):
             self.count += 1
             return cst.Name("str")
         return updated_node
+
+
+class _CastOrMockHolders(cst.CSTVisitor):
+    """Ids of the functions (with their enclosing ones) holding a ``cast(...)`` or ``X.from_key_and_version(...)``
+    call (plain type dispatch: this walk runs over whole modules)."""
+
+    def __init__(self) -> None:
+        self.stack: list[int] = []
+        self.functions: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        kind = type(node)
+        if kind is cst.Call and self.stack:
+            func = node.func  # type: ignore[attr-defined]
+            if (type(func) is cst.Name and func.value == "cast") or (
+                type(func) is cst.Attribute and func.attr.value == "from_key_and_version"
+            ):
+                self.functions.update(self.stack)
+        elif kind is cst.FunctionDef:
+            self.stack.append(id(node))
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if type(original_node) is cst.FunctionDef:
+            self.stack.pop()
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None

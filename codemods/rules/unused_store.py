@@ -71,6 +71,8 @@ class DropUnusedStoreParams(LegacyRule):
             if field == "kwonly_params" and not group and isinstance(params.star_arg, cst.ParamStar):
                 changes["star_arg"] = cst.MaybeSentinel.DEFAULT  # `def f(*)` is not Python
             self.counted()
-            self.report(f"{qualified}(): its callers no longer pass policy_store; the unused parameter was removed")
+            self.report(
+                f"{qualified}(): its callers no longer pass policy_store; the unused parameter was removed"
+            )
             return updated_node.with_changes(params=params.with_changes(**changes))
         return updated_node
