@@ -321,3 +321,18 @@ def test_post_refactor_lookalike_does_not_count_in_the_metric(tmp_path: Path) ->
     )
     outcome = run([str(tmp_path)], Options(write=False))
     assert [(r.legacy_lines_before, r.changed) for r in outcome.results] == [(0, False)]
+
+
+def test_load_by_uri_reaches_a_function_nested_two_levels_deep() -> None:
+    source = (
+        "from metta.agent.policy_store import PolicyStore\n\n\n"
+        "def outer(cfg):\n"
+        "    def middle():\n"
+        "        def inner(policy_store: PolicyStore, u):\n"
+        "            return policy_store.policy_record(u).policy\n\n"
+        "        return inner\n\n"
+        "    return middle\n"
+    )
+    out = migrate(source)
+    assert "            return load_agent_from(u)\n" in out
+    assert "from simple_ckpt import load_agent_from\n" in out

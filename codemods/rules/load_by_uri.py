@@ -99,14 +99,9 @@ class LoadByUri(LegacyRule):
         # `self.x.policy` reads rewritten for a load in another method of the class: known to every plan.
         self._unwrap_all = {i for plan in self._class_plans.values() for i in plan.unwrap}
         # Walk only into the functions with something to rewrite (and the functions around them).
-        parents = _function_parents(tree)
         targets = {i for i, plan in self._class_plans.items() if _has_work(plan)}
         targets |= {f for i in self._unwrap_all for f in self._enclosing.get(i, ())}
-        self._enter = set()
-        for function in targets:
-            while function is not None and function not in self._enter:
-                self._enter.add(function)
-                function = parents.get(function)
+        self._enter = _functions_around(tree, targets)
         return super().transform_module_impl(tree)
 
     def _plan_class(self, node: cst.ClassDef) -> None:
@@ -327,22 +322,15 @@ class LoadByUri(LegacyRule):
         return updated_node
 
 
-def _function_parents(tree: cst.Module) -> dict[int, int | None]:
-    """Each function's innermost enclosing function (None at module or class level), by id."""
-    parents: dict[int, int | None] = {}
-    stack: list[tuple[cst.CSTNode, int | None]] = [(tree, None)]
-    while stack:
-        node, owner = stack.pop()
-        for child in (
-            iter_statements(node.body) if isinstance(node, cst.FunctionDef) else iter_statements(node)
-        ):
-            if child is node:
-                continue
-            if isinstance(child, cst.FunctionDef):
-                if id(child) not in parents:
-                    parents[id(child)] = owner
-                    stack.append((child, id(child)))
-    return parents
+def _functions_around(tree: cst.Module, targets: set[int]) -> set[int]:
+    """The target functions and every function containing one of them (at any depth), by id."""
+    around = set(targets)
+    for function in iter_statements(tree):
+        if isinstance(function, cst.FunctionDef) and id(function) not in around:
+            inner = {id(s) for s in iter_statements(function.body) if isinstance(s, cst.FunctionDef)}
+            if inner & targets:
+                around.add(id(function))
+    return around
 
 
 def _has_work(plan: _Plan) -> bool:
