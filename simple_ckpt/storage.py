@@ -347,6 +347,23 @@ def storage_options(protocol: str) -> dict[str, Any]:
 
 
 _storages: dict[tuple[str, str], FsspecStorage] = {}
+# URI schemes of the legacy policy store that name no file system: what to do instead.
+_LEGACY_URI_ADVICE: dict[str, str] = {
+    "wandb": (
+        "a legacy wandb artifact URI, which simple_ckpt does not download: fetch the artifact "
+        "(e.g. `wandb artifact get ENTITY/PROJECT/NAME:VERSION`) and pass the downloaded model file "
+        "(convert it first with `simple-ckpt migrate` if it is a legacy checkpoint)"
+    ),
+    "pytorch": (
+        "a legacy pytorch:// URI naming a bare PufferLib state_dict: build your agent and load the file "
+        "with torch.load(path, weights_only=True) + load_state_dict"
+    ),
+    "puffer": (
+        "a legacy puffer:// URI naming a bare PufferLib state_dict: build your agent and load the file "
+        "with torch.load(path, weights_only=True) + load_state_dict"
+    ),
+    "mock": "a legacy mock:// URI: build the mock agent in the test instead of loading it",
+}
 _storages_lock = threading.Lock()
 
 
@@ -357,6 +374,9 @@ def remote_storage(path: RemotePath) -> FsspecStorage:
     with _storages_lock:
         found = _storages.get(key)
         if found is None:
+            advice = _LEGACY_URI_ADVICE.get(path.protocol)
+            if advice is not None:
+                raise CheckpointError(f"{path.url}: {advice}")
             fsspec = _import_fsspec(path.url)
             try:
                 fs = fsspec.filesystem(path.protocol, **options)

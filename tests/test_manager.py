@@ -341,8 +341,10 @@ def test_load_agent_from_accepts_file_uri_run_dir_and_checkpoints_dir(mgr: Simpl
     assert_same_params(load_agent_from(mgr.run_dir), latest)
     assert_same_params(load_agent_from(mgr.checkpoint_dir), latest)
     assert read_metadata(f"file://{p1}")["score"] == 1
-    with pytest.raises(CheckpointError, match="unsupported URI scheme"):
+    with pytest.raises(CheckpointError, match="legacy wandb artifact URI.*downloaded model file"):
         load_agent_from("wandb://run/x")
+    with pytest.raises(CheckpointError, match="unsupported URI scheme 'nosuchfs'"):
+        load_agent_from("nosuchfs://bucket/x")
     with pytest.raises(CheckpointError, match="no such file"):
         load_agent_from(mgr.run_dir / "nope.pt")
     empty = mgr.run_dir.parent / "empty"
