@@ -1,4 +1,4 @@
-"""`simple-ckpt demo`: the manager end to end in a temporary run dir, in a few seconds.
+"""The manager end to end in a run dir, in a few seconds: step 1 of `simple-ckpt demo` (``--train-only``).
 
 A tiny policy learns a synthetic task for a few epochs; every epoch saves the agent with metadata
 (score, agent_step, nested evals) and the trainer state. Then the "job dies", a new process-like phase
@@ -12,7 +12,6 @@ by prepending or appending steps without touching these.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,26 +172,3 @@ def run_demo(
     for step in steps:
         step(ctx)
     return ctx
-
-
-@click.command("demo")
-@click.option(
-    "--epochs",
-    type=click.IntRange(min=1, max=50),
-    default=3,
-    show_default=True,
-    help="Epochs per training phase.",
-)
-@click.option(
-    "--keep",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Use (and keep) this run dir instead of a temporary one.",
-)
-def demo_command(epochs: int, keep: str | None) -> None:
-    """Train a tiny policy, checkpoint it, resume it, and list its checkpoints."""
-    if keep is not None:
-        run_demo(Path(keep), epochs_per_phase=epochs)
-        return
-    with tempfile.TemporaryDirectory(prefix="simple-ckpt-demo-") as tmp:
-        run_demo(Path(tmp) / "demo_run", epochs_per_phase=epochs)
