@@ -5,8 +5,15 @@ Built only on the manager's public API (``SimpleCheckpointManager``, ``load_agen
 
 - ``maybe_save_checkpoint(...)``: the legacy ``maybe_establish_checkpoint`` (save the agent and the trainer
   state every ``interval`` epochs, or now with ``force=True``); returns the saved path or None.
-- ``select_checkpoints(run_dir, selector, n, metric)``: the ``latest``/``top``/``all`` selectors of
-  ``store.policy_records(...)`` over a local run dir; returns paths.
+- ``select_checkpoints(uri_or_run_dir, selector, n, metric)``: the ``latest``/``top``/``all`` selectors of
+  ``store.policy_records(...)`` over a local run dir (or ``file://`` URI); returns paths. The selector may
+  be a runtime string: an unsupported one (``rand``, anything else) or a ``wandb://`` URI raises a
+  one-line ``CheckpointError``; nothing selected raises ``CheckpointNotFound``.
+- ``Selector``: the ``PolicySelectorType`` Literal without the legacy ``rand`` (``Selector.__args__`` works
+  as argparse choices, as the legacy one did).
+- ``CheckpointNotFound``: what ``PolicyMissingError`` was (nothing matched), a ``CheckpointError``.
+- ``SelectorConfig``: the ``PolicySelectorConfig`` fields ``type``/``metric``/``range`` (``filters`` was
+  removed from the legacy config in 2025-03; ``rand`` is rejected when the config is built).
 - ``checkpoint_metadata(path)``: what ``record.metadata`` was, for a checkpoint path.
 - ``make_test_checkpoint(run_name, epoch)``: what ``MockPolicyRecord.from_key_and_version(k, v)`` gave tests:
   a real checkpoint (tiny agent + sidecar with ``epoch``/``run``) in a temporary run dir, as a path string.
@@ -24,12 +31,39 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
+from simple_ckpt.errors import CheckpointError
 from simple_ckpt.manager import SimpleCheckpointManager, read_metadata
 
-SELECTORS = ("latest", "top", "all")
+Selector = Literal["latest", "top", "all"]
+SELECTORS: tuple[str, ...] = get_args(Selector)
+_UNSUPPORTED_SCHEMES = ("wandb://", "pytorch://", "puffer://", "mock://")
+
+
+class CheckpointNotFound(CheckpointError):
+    """No checkpoint matched a selection (the legacy ``PolicyMissingError``)."""
+
+
+class UnsupportedSelector(CheckpointError, ValueError):
+    """A selector the new layout cannot honour (legacy ``rand``, server-side ranking, a typo)."""
+
+
+@dataclass
+class SelectorConfig:
+    """The legacy ``PolicySelectorConfig`` fields: which selector, ranked by which metric, how many."""
+
+    type: Selector = "top"
+    metric: str = "score"
+    range: int = 1
+
+    def __post_init__(self) -> None:
+        if self.type not in SELECTORS:
+            raise UnsupportedSelector(
+                f"selector config: unsupported type {self.type!r} (expected one of {', '.join(SELECTORS)})"
+            )
 
 
 def _score_of(eval_scores: Any) -> float | None:
@@ -76,18 +110,32 @@ def maybe_save_checkpoint(
 
 
 def select_checkpoints(
-    run_dir: str | os.PathLike[str], selector: str = "latest", n: int = 1, metric: str = "score"
+    uri_or_run_dir: str | os.PathLike[str], selector: str = "latest", n: int = 1, metric: str = "score"
 ) -> list[str]:
     """Checkpoint paths of a local run dir chosen like the legacy ``latest``/``top``/``all`` selectors.
 
     ``latest``: the newest ``n``; ``top``: the best ``n`` by ``metric`` (checkpoints without it are left
-    out); ``all``: every checkpoint, oldest first."""
+    out); ``all``: every checkpoint, oldest first. ``selector`` may come from a config or the command line:
+    anything else (the legacy ``rand``) raises ``UnsupportedSelector``, a ``wandb://`` (or other legacy
+    scheme) URI raises ``CheckpointError``, and an empty selection raises ``CheckpointNotFound``, as the
+    legacy store raised ``PolicyMissingError``."""
     if selector not in SELECTORS:
-        raise ValueError(f"unknown selector {selector!r} (expected one of {', '.join(SELECTORS)})")
+        raise UnsupportedSelector(f"unknown selector {selector!r} (expected one of {', '.join(SELECTORS)})")
     if n < 1 and selector != "all":
         raise ValueError(f"n must be at least 1, got {n}")
+    run_dir: str | os.PathLike[str] = uri_or_run_dir
+    if isinstance(uri_or_run_dir, str):
+        if uri_or_run_dir.startswith(_UNSUPPORTED_SCHEMES):
+            raise CheckpointError(
+                f"{uri_or_run_dir}: legacy URI schemes cannot be selected from; migrate the run to a local run dir"
+            )
+        run_dir = uri_or_run_dir.removeprefix("file://")
+    if "://" not in str(run_dir) and not Path(run_dir).is_dir():
+        raise CheckpointNotFound(f"{uri_or_run_dir}: no such run dir")
     manager = SimpleCheckpointManager(run_dir=run_dir)
     infos = list(manager.list_all_checkpoints())
+    if not infos:
+        raise CheckpointNotFound(f"{uri_or_run_dir}: no checkpoints found")
     paths = [str(info["model_path"]) for info in infos]
     if selector == "all":
         return paths
@@ -98,6 +146,8 @@ def select_checkpoints(
         for info in infos
         if isinstance(info["metadata"].get(metric), (int, float))
     ]
+    if not scored:
+        raise CheckpointNotFound(f"{uri_or_run_dir}: no checkpoint has the metric {metric!r}")
     scored.sort(key=lambda pair: pair[0], reverse=True)
     return [path for _, path in scored[:n]]
 

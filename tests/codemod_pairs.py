@@ -320,14 +320,16 @@ def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:
 
 SELECTORS: tuple = PolicySelectorType.__args__
 """,
-    """from metta.agent.policy_store import PolicyStore, PolicySelectorType  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore, PolicySelectorType
+    """from simple_ckpt.compat import Selector
+
+from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
 
 
 def get_policy_store_from_cfg(cfg, wandb_run=None) -> PolicyStore:  # TODO(simple-ckpt): PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
     return PolicyStore(device="cpu", data_dir=cfg.data_dir, wandb_entity=cfg.entity, wandb_project=cfg.project)  # TODO(simple-ckpt): the policy store is built here for loading policies by URI; SimpleCheckpointManager(run_dir=..., run_name=...) covers local runs only (wandb:// and file:// URIs need a decision)
 
 
-SELECTORS: tuple = PolicySelectorType.__args__  # TODO(simple-ckpt): PolicySelectorType: policy selectors are CLI/config surface; choose latest/best explicitly
+SELECTORS: tuple = Selector.__args__
 """,
 )
 PAIRS["09b_load_by_uri_stays_todo"] = (
@@ -519,5 +521,266 @@ class Replay:
 
     def name(self) -> str:
         return self._policy_pr.run_name  # TODO(simple-ckpt): self._policy_pr.run_name: held the checkpoint file or artifact name, not the run: decide what is meant
+""",
+)
+PAIRS["40_selector_type_to_compat_selector"] = (
+    """import argparse
+from dataclasses import dataclass
+
+from metta.agent.policy_store import PolicySelectorType
+
+
+@dataclass
+class EvalRequest:
+    policy_select_type: PolicySelectorType = "latest"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--selector", choices=PolicySelectorType.__args__, default="top")
+    return p
+""",
+    """import argparse
+from dataclasses import dataclass
+
+from simple_ckpt.compat import Selector
+
+
+@dataclass
+class EvalRequest:
+    policy_select_type: Selector = "latest"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--selector", choices=Selector.__args__, default="top")
+    return p
+""",
+)
+PAIRS["41_selector_type_with_rand_stays_todo"] = (
+    """from metta.agent.policy_store import PolicySelectorType
+
+
+def pick(selector: PolicySelectorType = "rand") -> str:
+    return selector
+""",
+    """from metta.agent.policy_store import PolicySelectorType  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicySelectorType
+
+
+def pick(selector: PolicySelectorType = "rand") -> str:  # TODO(simple-ckpt): PolicySelectorType: policy selectors are CLI/config surface; choose latest/best explicitly
+    return selector
+""",
+)
+PAIRS["42_runtime_selector_private_helper_and_missing_error"] = (
+    """from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from metta.agent.policy_store import PolicyMissingError, PolicyStore
+
+
+def _find(policy_store: PolicyStore, uri: str, selector: str, metric: str) -> list[Any]:
+    try:
+        return policy_store.policy_records(uri_or_config=uri, selector_type=selector, n=2, metric=metric)
+    except PolicyMissingError:
+        return []
+
+
+def find_all(uris: list[str], selector: str) -> list[Any]:
+    policy_store = PolicyStore(device="cpu", data_dir="./train_dir", wandb_entity=None, wandb_project=None)
+    with ThreadPoolExecutor() as pool:
+        futures = [pool.submit(_find, policy_store=policy_store, uri=u, selector=selector, metric="score") for u in uris]
+    return [f.result() for f in futures]
+""",
+    """from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from simple_ckpt.compat import CheckpointNotFound, select_checkpoints
+
+
+def _find(uri: str, selector: str, metric: str) -> list[Any]:
+    try:
+        return select_checkpoints(uri, selector=selector, n=2, metric=metric)
+    except CheckpointNotFound:
+        return []
+
+
+def find_all(uris: list[str], selector: str) -> list[Any]:
+    with ThreadPoolExecutor() as pool:
+        futures = [pool.submit(_find, uri=u, selector=selector, metric="score") for u in uris]
+    return [f.result() for f in futures]
+""",
+)
+PAIRS["43_missing_error_kept_while_a_store_call_is_left"] = (
+    """from typing import Any
+
+from metta.agent.policy_store import PolicyMissingError, PolicyStore
+
+
+def ranked(policy_store: PolicyStore, uri: str, selector: str, client: Any) -> list[Any]:
+    try:
+        return policy_store.policy_records(uri, selector, 1, "score", stats_client=client)
+    except PolicyMissingError:
+        return []
+""",
+    """from typing import Any
+
+from metta.agent.policy_store import PolicyMissingError, PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyMissingError, PolicyStore
+
+
+def ranked(policy_store: PolicyStore, uri: str, selector: str, client: Any) -> list[Any]:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    try:
+        return policy_store.policy_records(uri, selector, 1, "score", stats_client=client)  # TODO(simple-ckpt): .policy_records(): latest -> load_agent(), top n=1 -> find_best_checkpoint(m), all -> list_all_checkpoints() (see simple_ckpt.compat.select_checkpoints); stats-server ranking has no equivalent; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    except PolicyMissingError:  # TODO(simple-ckpt): PolicyMissingError: load_agent returns None when a run has no checkpoint; handle that instead
+        return []
+""",
+)
+PAIRS["44_selector_config_and_returned_selections"] = (
+    """from dataclasses import dataclass, field
+
+from metta.agent.policy_record import PolicyRecord
+from metta.agent.policy_store import PolicySelectorConfig, PolicyStore
+
+
+@dataclass
+class Analysis:
+    policy_selector: PolicySelectorConfig = field(default_factory=PolicySelectorConfig)
+    sweep_selector: PolicySelectorConfig = field(default_factory=lambda: PolicySelectorConfig(type="top", range=3))
+
+
+class Sweep:
+    def __init__(self, uris: list[str], selector: str, data_dir: str) -> None:
+        self.uris = uris
+        self.selector = selector
+        self.data_dir = data_dir
+
+    def collect(self) -> dict[str, list[PolicyRecord]]:
+        store = PolicyStore.create(device="cpu", data_dir=self.data_dir, wandb_config={}, wandb_run=None)
+        by_uri: dict[str, list[PolicyRecord]] = {
+            uri: store.policy_records(uri_or_config=uri, selector_type=self.selector, n=1, metric="score")
+            for uri in self.uris
+        }
+        return by_uri
+""",
+    """from dataclasses import dataclass, field
+
+from simple_ckpt.compat import SelectorConfig, select_checkpoints
+
+
+@dataclass
+class Analysis:
+    policy_selector: SelectorConfig = field(default_factory=SelectorConfig)
+    sweep_selector: SelectorConfig = field(default_factory=lambda: SelectorConfig(type="top", range=3))
+
+
+class Sweep:
+    def __init__(self, uris: list[str], selector: str, data_dir: str) -> None:
+        self.uris = uris
+        self.selector = selector
+        self.data_dir = data_dir
+
+    def collect(self) -> dict[str, list[str]]:
+        by_uri: dict[str, list[str]] = {
+            uri: select_checkpoints(uri, selector=self.selector, n=1, metric="score")
+            for uri in self.uris
+        }
+        return by_uri
+""",
+)
+PAIRS["45_selector_config_with_filters_stays_todo"] = (
+    """from dataclasses import dataclass, field
+
+from metta.agent.policy_record import PolicyRecord
+from metta.agent.policy_store import PolicySelectorConfig, PolicyStore
+
+
+@dataclass
+class Analysis:
+    policy_selector: PolicySelectorConfig = field(default_factory=PolicySelectorConfig)
+    sweep_selector: PolicySelectorConfig = field(default_factory=lambda: PolicySelectorConfig(type="top", range=3))
+    filtered: PolicySelectorConfig = field(default_factory=lambda: PolicySelectorConfig(filters={"env": "a"}))
+
+
+class Sweep:
+    def __init__(self, uris: list[str], selector: str, data_dir: str) -> None:
+        self.uris = uris
+        self.selector = selector
+        self.data_dir = data_dir
+
+    def collect(self) -> dict[str, list[PolicyRecord]]:
+        store = PolicyStore.create(device="cpu", data_dir=self.data_dir, wandb_config={}, wandb_run=None)
+        by_uri: dict[str, list[PolicyRecord]] = {
+            uri: store.policy_records(uri_or_config=uri, selector_type=self.selector, n=1, metric="score")
+            for uri in self.uris
+        }
+        return by_uri
+""",
+    """from dataclasses import dataclass, field
+
+from simple_ckpt.compat import select_checkpoints
+
+from metta.agent.policy_store import PolicySelectorConfig  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicySelectorConfig
+
+
+@dataclass
+class Analysis:
+    policy_selector: PolicySelectorConfig = field(default_factory=PolicySelectorConfig)  # TODO(simple-ckpt): PolicySelectorConfig: policy selectors are CLI/config surface; choose latest/best explicitly
+    sweep_selector: PolicySelectorConfig = field(default_factory=lambda: PolicySelectorConfig(type="top", range=3))  # TODO(simple-ckpt): PolicySelectorConfig: policy selectors are CLI/config surface; choose latest/best explicitly
+    filtered: PolicySelectorConfig = field(default_factory=lambda: PolicySelectorConfig(filters={"env": "a"}))  # TODO(simple-ckpt): PolicySelectorConfig: policy selectors are CLI/config surface; choose latest/best explicitly
+
+
+class Sweep:
+    def __init__(self, uris: list[str], selector: str, data_dir: str) -> None:
+        self.uris = uris
+        self.selector = selector
+        self.data_dir = data_dir
+
+    def collect(self) -> dict[str, list[str]]:
+        by_uri: dict[str, list[str]] = {
+            uri: select_checkpoints(uri, selector=self.selector, n=1, metric="score")
+            for uri in self.uris
+        }
+        return by_uri
+""",
+)
+PAIRS["46_private_helper_passed_around_or_rand_selector_stays_todo"] = (
+    """from typing import Any
+
+from metta.agent.policy_store import PolicyStore
+
+
+def _find(policy_store: PolicyStore, uri: str, selector: str) -> list[Any]:
+    return policy_store.policy_records(uri_or_config=uri, selector_type=selector, n=1)
+
+
+HANDLERS = {"find": _find}
+
+
+def _pick(policy_store: PolicyStore, uri: str) -> list[Any]:
+    return policy_store.policy_records(uri_or_config=uri, selector_type="rand", n=1)
+
+
+def run(policy_store: PolicyStore, uri: str) -> list[Any]:
+    return _pick(policy_store=policy_store, uri=uri)
+""",
+    """from typing import Any
+
+from simple_ckpt.compat import select_checkpoints
+
+from metta.agent.policy_store import PolicyStore  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicyStore
+
+
+def _find(policy_store: PolicyStore, uri: str, selector: str) -> list[Any]:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    return select_checkpoints(uri, selector=selector, n=1)
+
+
+HANDLERS = {"find": _find}
+
+
+def _pick(policy_store: PolicyStore, uri: str) -> list[Any]:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    return policy_store.policy_records(uri_or_config=uri, selector_type="rand", n=1)  # TODO(simple-ckpt): .policy_records(): latest -> load_agent(), top n=1 -> find_best_checkpoint(m), all -> list_all_checkpoints() (see simple_ckpt.compat.select_checkpoints); stats-server ranking has no equivalent; policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+
+
+def run(policy_store: PolicyStore, uri: str) -> list[Any]:  # TODO(simple-ckpt): policy_store: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...); PolicyStore: the policy store is replaced by SimpleCheckpointManager(run_dir=..., run_name=...)
+    return _pick(policy_store=policy_store, uri=uri)  # TODO(simple-ckpt): decide what _pick() receives instead of the policy store (a manager, a path, or nothing)
 """,
 )

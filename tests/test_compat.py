@@ -9,6 +9,9 @@ import torch
 
 from simple_ckpt import load_agent_from, read_metadata
 from simple_ckpt.compat import (
+    CheckpointNotFound,
+    Selector,
+    SelectorConfig,
     checkpoint_metadata,
     make_test_checkpoint,
     maybe_save_checkpoint,
@@ -73,3 +76,48 @@ def test_load_agent_from_rejects_a_wandb_uri_with_a_one_line_error() -> None:
         load_agent_from("wandb://run/teacher:v3")
     message = str(info.value)
     assert "wandb://run/teacher:v3" in message and "\n" not in message
+
+
+def test_selector_is_the_legacy_literal_without_rand() -> None:
+    assert Selector.__args__ == ("latest", "top", "all")  # argparse choices=Selector.__args__ keeps working
+    assert "rand" not in Selector.__args__
+
+
+def test_select_checkpoints_takes_a_runtime_selector_and_rejects_unsupported_ones(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    manager = SimpleCheckpointManager(run_dir=run_dir, run_name="run")
+    manager.save_agent(torch.nn.Linear(1, 1), 1, {"score": 0.5})
+    chosen = "top"  # e.g. args.selector
+    assert [Path(p).name for p in select_checkpoints(f"file://{run_dir}", chosen, n=1, metric="score")] == [
+        "model_0001.pt"
+    ]
+    for bad in ("rand", "best", ""):
+        with pytest.raises(CheckpointError, match="unknown selector") as info:
+            select_checkpoints(run_dir, bad)
+        assert "\n" not in str(info.value)
+    with pytest.raises(CheckpointError, match="wandb://run/x:v1") as info:
+        select_checkpoints("wandb://run/x:v1", "latest")
+    assert not isinstance(info.value, CheckpointNotFound) and "\n" not in str(info.value)
+
+
+def test_empty_selection_raises_checkpoint_not_found_like_policy_missing_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CheckpointNotFound, match="no checkpoints found"):
+        select_checkpoints(empty, "all")
+    with pytest.raises(CheckpointNotFound, match="no such run dir"):
+        select_checkpoints(tmp_path / "missing", "latest")
+    assert not (tmp_path / "missing").exists()  # selecting never creates a run dir
+    run_dir = tmp_path / "run"
+    SimpleCheckpointManager(run_dir=run_dir, run_name="run").save_agent(torch.nn.Linear(1, 1), 1, {})
+    with pytest.raises(CheckpointNotFound, match="'score'"):
+        select_checkpoints(run_dir, "top", metric="score")
+    assert issubclass(CheckpointNotFound, CheckpointError)
+
+
+def test_selector_config_has_the_legacy_fields_and_rejects_rand() -> None:
+    config = SelectorConfig()
+    assert (config.type, config.metric, config.range) == ("top", "score", 1)
+    assert SelectorConfig(type="latest", range=3).range == 3
+    with pytest.raises(CheckpointError, match="'rand'"):
+        SelectorConfig(type="rand")  # type: ignore[arg-type]

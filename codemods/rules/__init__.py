@@ -1,10 +1,11 @@
 """The codemod rules, one per module, and the order the driver applies them in (one parse per file).
 
 Order matters: the manager is threaded into functions first (so later rules find a manager in reach),
-loads by URI are rewritten before the store construction (a store only used for them goes away), the
+loads by URI are rewritten before the store construction (a store only used for them goes away, and so does the store parameter of a private helper they
+emptied), the
 store construction and keyword plumbing follow (then the definitions lose the parameter their callers no
-longer pass), then the trainer-flow rewrites, then the leaf rewrites,
-and last the pass that marks everything left with the TODO marker.
+longer pass), then the trainer-flow rewrites, then the leaf rewrites (selector/error names after the loads, so they see
+which store calls are left), and last the pass that marks everything left with the TODO marker.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from codemods.rules.marimo_cells import MarimoLocalLoad
 from codemods.rules.mark_remaining import MarkRemainingLegacy
 from codemods.rules.metadata_dict import PolicyMetadataToDict
 from codemods.rules.periodic_checkpoint import PeriodicCheckpoint
+from codemods.rules.private_store_param import DropPrivateStoreParam
 from codemods.rules.record_paths import RecordToPath
+from codemods.rules.selector_names import SelectorNames
 from codemods.rules.store_construction import StoreToManager
 from codemods.rules.trainer_state import TrainerStateLoad
 from codemods.rules.unused_store import DropUnusedStoreParams
@@ -28,6 +31,7 @@ from codemods.rules.unused_store import DropUnusedStoreParams
 REGISTRY: tuple[type[LegacyRule], ...] = (
     ThreadCheckpointManager,
     LoadByUri,
+    DropPrivateStoreParam,
     StoreToManager,
     StoreKeywordPlumbing,
     DropUnusedStoreParams,
@@ -38,6 +42,7 @@ REGISTRY: tuple[type[LegacyRule], ...] = (
     MarimoLocalLoad,
     PolicyMetadataToDict,
     RecordToPath,
+    SelectorNames,
     DropLegacyExports,
     MarkRemainingLegacy,
 )

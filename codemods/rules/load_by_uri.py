@@ -7,13 +7,15 @@
   ``checkpoints/`` dir (newest checkpoint) and raises a one-line error for ``wandb://`` URIs.
   Behaviour note (reported): the legacy default selector was "top"; for a directory URI
   ``load_agent_from`` takes the newest checkpoint.
-- ``store.policy_records(u, "latest"|"top"|"all", n, metric)`` (literal selector, no ``stats_client=`` /
-  ``eval_name=``), passed straight on as an argument or returned -> ``select_checkpoints(u, selector=...,
-  n=..., metric=...)`` (``simple_ckpt.compat``), which returns checkpoint path strings.
+- ``store.policy_records(u, s, n, metric)`` (``s`` a literal ``"latest"|"top"|"all"`` or a runtime value
+  such as ``args.selector``; no ``stats_client=`` / ``eval_name=``), passed straight on as an argument or
+  returned -> ``select_checkpoints(u, selector=s, n=..., metric=...)`` (``simple_ckpt.compat``), which
+  returns checkpoint path strings and raises a one-line ``CheckpointError`` for a selector it does not
+  support (``rand``) or a ``wandb://`` URI, ``CheckpointNotFound`` when nothing is selected.
 - a store variable built in the function, or a store kept on ``self``, that nothing reads any more after
   those rewrites is removed (its construction or its ``self.x = store`` assignment).
 
-Never rewritten (left to the TODO pass): a ``wandb://`` literal URI, other selector arguments, a record
+Never rewritten (left to the TODO pass): a ``wandb://`` literal URI, a ``"rand"`` literal selector, a record
 used for anything but ``.policy``, server-side ranking (``stats_client=``), ``*args``/``**kwargs``.
 """
 
@@ -36,7 +38,7 @@ _METHODS = frozenset({"policy_record", "policy_records"})
 STORE_FACTORIES = frozenset({"PolicyStore", "get_policy_store_from_cfg"})
 _REWRITABLE = re.compile(
     r"\.policy_record\(\s*(?:uri_or_config\s*=\s*)?[^,()\n]*(?:\([^()\n]*\))?[^,()\n]*\)"
-    r"|\.policy_records\([^;]*?[\"'](?:latest|top|all)[\"']"
+    r"|\.policy_records\([^;]*?(?:[\"'](?:latest|top|all)[\"']|selector_type\s*=\s*[\w.]+\s*[,)])"
 )
 # `self.x = policy_store` / `self.x: T = policy_store`: a store kept on an object (maybe never read).
 _STORE_ON_SELF = re.compile(r"self\.\w+\s*(?::[^=\n]*)?=\s*\w*policy_store\s*$", re.MULTILINE)
@@ -228,7 +230,7 @@ class LoadByUri(LegacyRule):
                 uri = _single_uri(call)
                 if uri is not None:
                     loads[id(call)] = uri
-            elif id(call) in scan.passed:
+            elif id(call) in scan.passed or self._returned_whole(function, scan.comprehended.get(id(call))):
                 args = _select_args(call)
                 if args is not None:
                     plan.selects[id(call)] = args
@@ -260,6 +262,30 @@ class LoadByUri(LegacyRule):
                 if rewritten and not others:
                     plan.remove.add(id(statement))
         return plan
+
+    def _returned_whole(self, function: cst.FunctionDef, comprehension: int | None) -> bool:
+        """Is this comprehension (of selections) returned whole: ``return {...}`` or ``x = {...}`` whose only
+        other use is ``return x``? Then its records are a boundary value and become paths (decision F1)."""
+        if comprehension is None:
+            return False
+        for statement in iter_statements(function.body):
+            if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                continue
+            small = statement.body[0]
+            if isinstance(small, cst.Return) and small.value is not None and id(small.value) == comprehension:
+                return True
+            target, value = _single_assignment(small)
+            if value is None or id(value) != comprehension or not isinstance(target, cst.Name):
+                continue
+            uses = collect(function.body, {target.value}).uses
+            reads = [u for u in uses if not u.is_target()]
+            return (
+                len(uses) == 2
+                and len(reads) == 1
+                and not reads[0].nested_scope
+                and isinstance(reads[0].parent, cst.Return)
+            )
+        return False
 
     def _policy_reads(
         self, function: cst.FunctionDef, target: cst.BaseExpression, loadable: dict[str, set[int]]
@@ -384,10 +410,15 @@ def _select_args(call: cst.Call) -> list[cst.Arg] | None:
             return None  # stats_client=, eval_name=: server-side ranking has no equivalent
     uri = values.get("uri_or_config")
     selector = values.get("selector_type")
-    if uri is None or _is_wandb_literal(uri) or not isinstance(selector, cst.SimpleString):
+    if uri is None or selector is None or _is_wandb_literal(uri):
         return None
-    if selector.raw_value not in SELECTORS:
+    if isinstance(selector, cst.SimpleString):
+        if selector.raw_value not in SELECTORS:
+            return None  # "rand" and other legacy selectors have no equivalent
+    elif isinstance(selector, (cst.ConcatenatedString, cst.FormattedString)):
         return None
+    # else a runtime selector (`args.selector`, `self.selector_type`): select_checkpoints checks it and
+    # raises a one-line error for "rand" or anything it does not support.
     args = [cst.Arg(value=uri), _keyword("selector", selector)]
     for name in ("n", "metric"):
         if name in values:
@@ -436,6 +467,9 @@ def _self_loadable(self_uses: list) -> dict[str, set[int]]:
     return loadable
 
 
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.DictComp})
+
+
 class _Scan(cst.CSTVisitor):
     """One walk: the candidate calls by innermost function, the functions enclosing them, the calls read
     as ``call(...).policy`` and the calls passed straight on as an argument or returned."""
@@ -446,6 +480,8 @@ class _Scan(cst.CSTVisitor):
         self.calls: dict[int, list[cst.Call]] = {}
         self.direct: dict[int, int] = {}  # call id -> id of the `.policy` attribute reading it
         self.passed: set[int] = set()
+        self.comprehended: dict[int, int] = {}  # call id -> id of the comprehension it builds
+        self.comprehensions: set[int] = set()  # comprehensions passed on, returned or assigned
 
     # Plain type dispatch (CSTVisitor's visit_<Type> lookup costs an f-string and a getattr per node).
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -464,6 +500,10 @@ class _Scan(cst.CSTVisitor):
         elif kind is cst.Return:
             if type(node.value) is cst.Call:  # type: ignore[attr-defined]
                 self.passed.add(id(node.value))  # type: ignore[attr-defined]
+        elif kind in _COMPREHENSIONS:
+            element = node.value if kind is cst.DictComp else node.elt  # type: ignore[attr-defined]
+            if type(element) is cst.Call:
+                self.comprehended[id(element)] = id(node)
         elif kind is cst.FunctionDef:
             self.stack.append(id(node))
         return True

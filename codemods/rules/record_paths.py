@@ -42,6 +42,7 @@ from codemods.rules.mark_remaining import RECORD_CLASSES, RECORD_PRODUCERS, RECO
 LOAD_AGENT = "load_agent_from"
 READ_METADATA = "read_metadata"
 TEST_HELPER = "make_test_checkpoint"
+SELECT_PATHS = "select_checkpoints"
 DICT_METHODS = frozenset({"get", "items", "keys", "values", "copy", "setdefault", "pop", "update"})
 _LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -58,6 +59,7 @@ class RecordToPath(LegacyRule):
         # Per class: record attributes `self.A = rec` approved for F1 -> the attribute holding the agent
         # (None when nothing reads `self.A.policy`).
         self._class_records: list[dict[str, str | None]] = []
+        self._local_paths: set[int] = set()  # local AnnAssigns of selected paths typed with records
 
     # --- functions ----------------------------------------------------------------------------------
 
@@ -202,6 +204,15 @@ class RecordToPath(LegacyRule):
         )
         return cst.FlattenSentinel([updated_node, load])
 
+    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
+        if id(original_node) not in self._local_paths:
+            return updated_node
+        rewriter = _AnnotationToStr(self.bindings)
+        rewriter.depth = 1
+        annotation = updated_node.annotation.visit(rewriter)
+        self.counted(rewriter.count)
+        return updated_node.with_changes(annotation=annotation)
+
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
@@ -249,8 +260,13 @@ class RecordToPath(LegacyRule):
         found.uses = [u for u in found.uses if u.name.value in records]
         if any(self._produces_record(call) for call in found.calls):
             return None
-        if any(self._names_record(a.annotation) for a in found.ann_assigns):
-            return None
+        local_paths: set[int] = set()
+        for assign in found.ann_assigns:
+            if self._names_record(assign.annotation):
+                if not _holds_selected_paths(assign.value):
+                    return None
+                local_paths.add(id(assign))  # `x: list[PolicyRecord] = select_checkpoints(...)`: paths
+        self._local_paths |= local_paths
         approved = self._approved()
         if returns_record and any(_reads_self(r, approved) for r in found.returns):
             return None  # returns something kept on the object (a record the class still holds)
@@ -419,6 +435,18 @@ class RecordToPath(LegacyRule):
     def _is_record_class(self, node: cst.BaseExpression) -> bool:
         symbol = self.bindings.resolve(node)
         return symbol is not None and symbol.name in RECORD_CLASSES
+
+
+def _holds_selected_paths(value: cst.BaseExpression | None) -> bool:
+    """``select_checkpoints(...)`` (already rewritten from ``policy_records``), or a list/dict comprehension
+    of such calls: the value is paths, whatever record annotation it still carries."""
+    if isinstance(value, cst.DictComp):
+        value = value.value
+    elif isinstance(value, cst.ListComp):
+        value = value.elt
+    return (
+        isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == SELECT_PATHS
+    )
 
 
 def _call(name: str, argument: cst.BaseExpression) -> cst.Call:

@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass, field
 
-from metta.agent.policy_store import PolicySelectorConfig  # TODO(simple-ckpt): legacy import kept for the TODO-marked code that still uses PolicySelectorConfig
+from simple_ckpt.compat import SelectorConfig
 
 
 @dataclass
 class AnalysisConfig:
     policy_uri: str = ""
-    policy_selector: PolicySelectorConfig = field(default_factory=PolicySelectorConfig)  # TODO(simple-ckpt): PolicySelectorConfig: policy selectors are CLI/config surface; choose latest/best explicitly
+    policy_selector: SelectorConfig = field(default_factory=SelectorConfig)
     metric: str = "score"
