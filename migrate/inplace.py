@@ -49,13 +49,17 @@ def archive_companion(run_dir: Path, original: Path, fsync: bool = True) -> None
 
 
 def _keep(path: Path, keep: Path, sha256: str, fsync: bool) -> None:
-    from simple_ckpt.atomic import atomic_write, fsync_dir
+    from simple_ckpt.atomic import stage_write
 
-    keep.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(keep.parent)
     if keep.exists():
-        if os.path.samefile(keep, path) or sha256_file(keep) == sha256:
-            return
-        raise ArchiveError(f"{keep}: exists with other content; not overwritten (move it away and rerun)")
+        if not (os.path.samefile(keep, path) or sha256_file(keep) == sha256):
+            raise ArchiveError(f"{keep}: exists with other content; not overwritten (move it away and rerun)")
+        # A rerun after a kill between the link and its fsync: make the archive durable before the caller
+        # replaces or unlinks the original.
+        if fsync:
+            _sync_dirs(keep.parent)
+        return
     try:
         os.link(path, keep)
     except FileExistsError:
@@ -65,11 +69,32 @@ def _keep(path: Path, keep: Path, sha256: str, fsync: bool) -> None:
         for stale in keep.parent.glob(f".{keep.name}.tmp-*"):  # a copy interrupted by a crash
             stale.unlink(missing_ok=True)
         with open(path, "rb") as src:
-            atomic_write(keep, lambda f: shutil.copyfileobj(src, f, 8 << 20), fsync=fsync)
-        if sha256_file(keep) != sha256:
-            raise ArchiveError(f"{keep}: the copy does not match the original") from None
+            staged = stage_write(
+                keep, lambda f: shutil.copyfileobj(src, f, 8 << 20), hash_name="sha256", fsync=fsync
+            )
+        if staged.result.digest != sha256:  # checked before the copy takes the real name
+            staged.discard()
+            raise ArchiveError(f"{keep}: the copy does not match the original; nothing archived") from None
+        staged.commit(fsync=False)
     if fsync:
-        fsync_dir(keep.parent)
+        _sync_dirs(keep.parent)
+
+
+def _make_parents(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def _sync_dirs(directory: Path) -> None:
+    """fsync ``directory`` and its ancestors up to the run dir holding ``legacy/``, so every name on the
+    archive's path is durable before the caller replaces or unlinks the original (also on a rerun, when
+    an earlier run was killed before its fsyncs)."""
+    from simple_ckpt.atomic import fsync_dir
+
+    for path in (directory, *directory.parents):
+        fsync_dir(path)
+        if path.name == LEGACY_DIRNAME:
+            fsync_dir(path.parent)
+            return
 
 
 def retire(candidate: Candidate, sha256: str, replaced_by: Path, fsync: bool = True) -> bool:

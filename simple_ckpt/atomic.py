@@ -21,6 +21,7 @@ All local file I/O of the manager lives in this module and `simple_ckpt.layout`;
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import queue
@@ -224,16 +225,30 @@ def _hash_executor(hash_name: str | None) -> IdleExitWorker | None:
         return _executor
 
 
+# Errors that mean "this platform or file system cannot fsync a directory", not "the data did not reach the
+# disk" (Windows cannot open directories; some network and FUSE file systems refuse directory fsync).
+_DIR_FSYNC_UNSUPPORTED = frozenset(
+    {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES, errno.EPERM, errno.EISDIR}
+)
+
+
 def fsync_dir(directory: Path) -> None:
-    """Make a rename/unlink in ``directory`` durable (a no-op where directories cannot be opened)."""
+    """Make a rename/unlink in ``directory`` durable.
+
+    A no-op where the platform cannot fsync directories; a real I/O error (EIO, ENOSPC, ...) is raised,
+    because the caller's next step (committing a YAML after its model) relies on the rename being durable.
+    """
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
+    except OSError as exc:
+        if exc.errno in _DIR_FSYNC_UNSUPPORTED:
+            return
+        raise
     try:
         os.fsync(fd)
-    except OSError:
-        pass
+    except OSError as exc:
+        if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
+            raise
     finally:
         os.close(fd)
 

@@ -393,8 +393,14 @@ class SimpleCheckpointManager:
         if newest_verified is not None:
             keep.add(newest_verified.epoch)
         keep.add(committed[-1].epoch)
-        ranked = _rank_by_metric(committed, metric, mode)
-        keep.update(i.epoch for i in ranked[: max(keep_best_k, 1)])
+        # The best k that verify are kept; one ranked above them that does not verify (bytes changed under
+        # a same-size file) is kept as well: it cannot be judged, so it is not deleted either.
+        verified_best, wanted = 0, max(keep_best_k, 1)
+        for info in _rank_by_metric(committed, metric, mode):
+            if verified_best >= wanted:
+                break
+            keep.add(info.epoch)
+            verified_best += self._verifies(info)
         if keep_every_n_epochs:
             keep.update(i.epoch for i in committed if i.epoch % keep_every_n_epochs == 0)
         doomed = [i for i in committed if i.epoch not in keep]
@@ -500,6 +506,11 @@ class SimpleCheckpointManager:
             infos.append(self._info(epoch, model_name, sidecar))
         return infos
 
+    def _orphan_sidecars(self) -> list[str]:
+        """YAML sidecars whose model file is missing (listed by nothing else: they are not checkpoints)."""
+        scan = self._storage.scan(self.checkpoint_dir)
+        return [layout.yaml_filename(epoch) for epoch in scan.epochs() if epoch not in scan.models]
+
     def _info(self, epoch: int, model_name: str, sidecar: Sidecar | None) -> CheckpointInfo:
         directory = self.checkpoint_dir
         if sidecar is None:
@@ -555,6 +566,12 @@ class SimpleCheckpointManager:
                 raise CheckpointError(f"{self.checkpoint_dir}: no checkpoint for epoch {epoch}")
             return _load_checkpoint(match[0], map_location, weights_only, agent_factory)
         if not infos:
+            orphans = self._orphan_sidecars()
+            if orphans:  # checkpoints were written here: starting from scratch beside them is never silent
+                raise CheckpointError(
+                    f"{self.checkpoint_dir}: {len(orphans)} checkpoint(s) found but none loads: "
+                    + "; ".join(f"{name}: its model file is missing" for name in orphans)
+                )
             return None
         skipped: list[tuple[CheckpointInfo, CheckpointError]] = []
         for info in reversed(infos):

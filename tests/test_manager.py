@@ -527,3 +527,30 @@ def test_async_commit_reads_in_the_same_process_see_every_save(
     state = manager.load_trainer_state()
     assert state is not None and state["epoch"] == 3
     manager.close()
+
+
+def test_load_agent_raises_when_only_sidecars_remain(tmp_path: Path) -> None:
+    """A run whose model files were lost is not a fresh run: load_agent raises instead of returning None."""
+    manager = SimpleCheckpointManager(tmp_path / "run", "run")
+    manager.save_agent(torch.nn.Linear(2, 2), 1, {"score": 1.0})
+    (manager.checkpoint_dir / "model_0001.pt").unlink()
+    with pytest.warns(UserWarning, match="without its model"), pytest.raises(CheckpointError) as info:
+        manager.load_agent()
+    assert "model_0001.yaml: its model file is missing" in str(info.value)
+
+
+def test_retention_keeps_the_best_checkpoint_that_verifies(tmp_path: Path) -> None:
+    manager = SimpleCheckpointManager(tmp_path / "run", "run")
+    for epoch, score in ((1, 0.9), (2, 0.5), (3, 0.1)):
+        manager.save_agent(torch.nn.Linear(2, 2), epoch, {"score": score})
+    corrupt = manager.checkpoint_dir / "model_0001.pt"
+    data = bytearray(corrupt.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes: committed by size, but does not verify
+    corrupt.write_bytes(bytes(data))
+    deleted = manager.cleanup_old_checkpoints(keep_last_n=1, keep_best_k=1)
+    assert [p.name for p in deleted] == []  # epoch 2 is the best that verifies; epoch 1 cannot be judged
+    assert sorted(p.name for p in manager.checkpoint_dir.glob("model_*.pt")) == [
+        "model_0001.pt",
+        "model_0002.pt",
+        "model_0003.pt",
+    ]

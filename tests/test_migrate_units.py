@@ -525,3 +525,35 @@ def test_a_file_failing_at_its_commit_step_fails_alone_and_leaves_nothing(
     assert report.exit_code() == 1
     names = sorted(p.name for p in (out / "a" / "checkpoints").iterdir())
     assert names == ["model_0000.pt", "model_0000.yaml", "model_0020.pt", "model_0020.yaml"]
+
+
+def test_a_bad_archive_copy_never_takes_the_real_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where hard links fail, the copy is checked before the rename: a mismatch leaves nothing behind."""
+    import hashlib
+    import shutil
+
+    from migrate import inplace
+
+    original = tmp_path / "run" / "checkpoints" / "model_0001.pt"
+    original.parent.mkdir(parents=True)
+    original.write_bytes(b"legacy bytes" * 1000)
+    sha = hashlib.sha256(original.read_bytes()).hexdigest()
+    keep = tmp_path / "run" / "legacy" / "checkpoints" / "model_0001.pt"
+
+    def no_link(*_: object) -> None:
+        raise OSError("cross-device link")
+
+    def corrupting_copy(src: Any, dst: Any, length: int = 0) -> None:
+        dst.write(src.read()[:-1] + b"X")
+
+    monkeypatch.setattr(inplace.os, "link", no_link)
+    monkeypatch.setattr(shutil, "copyfileobj", corrupting_copy)
+    with pytest.raises(inplace.ArchiveError, match="does not match"):
+        inplace._keep(original, keep, sha, fsync=True)
+    assert not keep.exists() and list(keep.parent.iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.setattr(inplace.os, "link", no_link)
+    inplace._keep(original, keep, sha, fsync=True)  # the rerun archives it
+    assert keep.read_bytes() == original.read_bytes()

@@ -8,6 +8,7 @@ import io
 import os
 import pickle
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,29 @@ def test_staged_write_commits_or_discards_without_touching_the_destination(tmp_p
     assert calls == [b"old"]  # before_replace runs before the rename
     assert target.read_bytes() == b"new bytes" and result.digest == hashlib.sha256(b"new bytes").hexdigest()
     assert sorted(os.listdir(tmp_path)) == ["model_0001.pt"]
+
+
+def test_directory_fsync_errors_are_raised_unless_unsupported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EIO on the directory fsync must stop a commit; 'not supported here' must not."""
+    import errno
+
+    from simple_ckpt import atomic
+
+    real_fsync = os.fsync
+
+    def failing(code: int) -> Callable[[int], None]:
+        def fsync(fd: int) -> None:
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                raise OSError(code, os.strerror(code))
+            real_fsync(fd)
+
+        return fsync
+
+    monkeypatch.setattr(atomic.os, "fsync", failing(errno.EINVAL))
+    atomic.fsync_dir(tmp_path)  # unsupported: silently a no-op
+    monkeypatch.setattr(atomic.os, "fsync", failing(errno.EIO))
+    with pytest.raises(OSError) as info:
+        atomic.fsync_dir(tmp_path)
+    assert info.value.errno == errno.EIO
