@@ -651,27 +651,44 @@ class _CommitQueue:
 
         self._executor = IdleExitWorker(name[:40])  # its thread exits when idle
         self._pending: list[tuple[Any, AnyPath]] = []
-        self._error: CheckpointError | None = None
-        self._poisoned = False  # a commit failed: what was queued behind it is discarded
+        self._errors: list[CheckpointError] = []  # failed or discarded commits not yet reported
+        # Jobs are numbered. When commit number F fails, the jobs queued behind it before the caller has
+        # been told (numbers F+1 .. the last submitted when the failure is raised) are discarded, each
+        # recording an error of its own; jobs submitted after the caller was told commit normally.
+        self._submitted = 0
+        self._failed_at: int | None = None
+        self._discard_upto: int | None = None  # None: until the failure is reported
         self._lock = threading.Lock()
         _LIVE_QUEUES.add(self)
 
+    def _discarding(self, number: int) -> bool:
+        if self._failed_at is None or number <= self._failed_at:
+            return False
+        return self._discard_upto is None or number <= self._discard_upto
+
     def submit(self, commit: Callable[[], None], path: AnyPath, discard: Callable[[], None]) -> None:
         def job() -> None:
-            if self._poisoned:  # an earlier commit failed: never commit what came after it
+            with self._lock:
+                discarding = self._discarding(number)
+                if discarding:
+                    self._errors.append(CheckpointError(f"{path}: not committed, an earlier save failed"))
+            if discarding:  # queued behind a failed commit: never commit what came after it
                 discard()
                 raise CheckpointError(f"{path}: not committed, an earlier save failed")
             try:
                 commit()
             except BaseException as exc:
                 with self._lock:
-                    self._poisoned = True
-                    if self._error is None:
-                        self._error = CheckpointError(f"{path}: background commit failed: {_one_line(exc)}")
-                        self._error.__cause__ = exc
+                    if self._failed_at is None:
+                        self._failed_at, self._discard_upto = number, None
+                    error = CheckpointError(f"{path}: background commit failed: {_one_line(exc)}")
+                    error.__cause__ = exc
+                    self._errors.append(error)
                 raise
 
         with self._lock:
+            self._submitted += 1
+            number = self._submitted
             self._pending.append((self._executor.submit(job), path))
 
     def throttle(self, keep: int) -> None:
@@ -703,11 +720,25 @@ class _CommitQueue:
 
     def _raise_failure(self) -> None:
         with self._lock:
-            error, self._error = self._error, None
-            if not self._pending:
-                self._poisoned = False
+            errors, self._errors = self._errors, []
+            error = _combined(errors)
+            if error is not None and self._failed_at is not None and self._discard_upto is None:
+                self._discard_upto = self._submitted  # the caller knows now: later saves commit again
+            if not self._pending and self._discard_upto is not None:
+                self._failed_at = self._discard_upto = None
         if error is not None:
             raise error
+
+
+def _combined(errors: list[CheckpointError]) -> CheckpointError | None:
+    """One error naming every failed or discarded commit (the first one's cause kept)."""
+    if not errors:
+        return None
+    if len(errors) == 1:
+        return errors[0]
+    combined = CheckpointError("; ".join(str(error) for error in errors))
+    combined.__cause__ = errors[0].__cause__
+    return combined
 
 
 def _quiet_result(future: Any) -> None:

@@ -11,6 +11,7 @@ import textwrap
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -306,3 +307,46 @@ def test_async_failed_commit_is_raised_and_nothing_behind_it_commits(
     manager.save_agent(torch.nn.Linear(2, 2), 3, {"score": 3})  # the queue works again afterwards
     manager.close()
     assert [i.epoch for i in SimpleCheckpointManager(tmp_path / "run").list_all_checkpoints()] == [1, 3]
+
+
+def test_async_save_after_a_reported_failure_is_never_dropped_silently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure surfaces through the save-throttle while a later save is still queued behind it."""
+    import time
+
+    import simple_ckpt.manager as manager_module
+
+    real_dump = manager_module.dump_yaml
+    calls = {"n": 0}
+
+    def slow_then_failing(document: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(0.3)
+            raise OSError(5, "Input/output error")
+        return real_dump(document)
+
+    monkeypatch.setattr(manager_module, "dump_yaml", slow_then_failing)
+    manager = SimpleCheckpointManager(tmp_path / "run", "fail", async_commit=True)
+    manager.save_agent(torch.nn.Linear(2, 2), 1, {"score": 1})  # its commit fails, slowly
+    manager.save_agent(torch.nn.Linear(2, 2), 2, {"score": 2})  # queued behind it: discarded
+    reported, refused = [], set()
+    for epoch in (3, 4, 5):
+        try:
+            manager.save_agent(torch.nn.Linear(2, 2), epoch, {"score": epoch})
+        except CheckpointError as exc:  # the earlier failure surfaced here: this save did not happen
+            reported.append(str(exc))
+            refused.add(epoch)
+    try:
+        manager.wait()
+    except CheckpointError as exc:
+        reported.append(str(exc))
+    committed = {i.epoch for i in manager.list_all_checkpoints()}
+    manager.close()
+    # Every save either committed or was reported; the first failure was reported.
+    assert any("model_0001" in message for message in reported), reported
+    for epoch in (1, 2, 3, 4, 5):
+        known = epoch in refused or any(f"model_{epoch:04d}" in m for m in reported)
+        assert epoch in committed or known, (epoch, reported)
+    assert 5 in committed  # saved after the failure was reported: committed normally
