@@ -45,6 +45,24 @@ _registry: dict[str, _Held] = {}
 _registry_lock = threading.Lock()
 
 
+def _forget_inherited_leases() -> None:
+    """In a forked child: the parent's leases are the parent's. The child's own `acquire` then opens the
+    lease file afresh and fails fast like any other process; the inherited descriptors are closed (which
+    does not unlock them: the parent's descriptor still holds the lock)."""
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for held in _registry.values():
+        try:
+            os.close(held.fd)
+        except OSError:
+            pass
+    _registry.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_leases)
+
+
 def lease_path(run_dir: str | os.PathLike[str]) -> Path:
     return checkpoints_dir(run_dir) / LEASE_NAME
 
@@ -112,7 +130,12 @@ class RunLease:
                 os.ftruncate(held.fd, 0)
             except OSError:
                 pass
-            os.close(held.fd)  # drops the flock
+            if fcntl is not None:  # explicitly: a forked child may still have this descriptor open
+                try:
+                    fcntl.flock(held.fd, fcntl.LOCK_UN)
+                except OSError:
+                    pass
+            os.close(held.fd)
 
     def _lock_file(self) -> tuple[int, dict[str, object]]:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

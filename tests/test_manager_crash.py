@@ -350,3 +350,28 @@ def test_async_save_after_a_reported_failure_is_never_dropped_silently(
         known = epoch in refused or any(f"model_{epoch:04d}" in m for m in reported)
         assert epoch in committed or known, (epoch, reported)
     assert 5 in committed  # saved after the failure was reported: committed normally
+
+
+def test_a_forked_child_does_not_inherit_the_writer_lease(tmp_path: Path) -> None:
+    from simple_ckpt.lease import RunLease
+
+    run = tmp_path / "run"
+    lease = RunLease(run).acquire()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a second writer, which must fail fast naming the parent
+        try:
+            RunLease(run).acquire()
+            verdict = b"acquired"
+        except LeaseHeldError as exc:
+            verdict = b"refused" if str(os.getppid()).encode() in str(exc).encode() else b"refused-unnamed"
+        except BaseException:
+            verdict = b"error"
+        os.write(write_end, verdict)
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 64) == b"refused"
+    lease.release()
+    again = RunLease(run).acquire()  # the parent can take it again after releasing
+    again.release()
