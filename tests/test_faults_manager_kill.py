@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import stress_trials
+from kill_points import PRELUDE
 from test_manager_crash import check_invariants
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,18 +31,7 @@ WRITER = textwrap.dedent(
     from simple_ckpt import SimpleCheckpointManager
 
     run_dir, kill_at = sys.argv[1], int(sys.argv[2])
-    steps = [0]
-
-    def step():
-        steps[0] += 1
-        if steps[0] == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    def hooked(real):
-        def wrapper(*args, **kwargs):
-            step()
-            return real(*args, **kwargs)
-        return wrapper
+    # <kill-points prelude>
 
     for name in ("replace", "fsync", "unlink", "rename", "link"):
         if hasattr(atomic.os, name):
@@ -64,6 +54,7 @@ WRITER = textwrap.dedent(
     print(steps[0], flush=True)
     """
 )
+WRITER = WRITER.replace("# <kill-points prelude>", PRELUDE)
 
 
 def _run(run_dir: Path, kill_at: int) -> subprocess.CompletedProcess[str]:

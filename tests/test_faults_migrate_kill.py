@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import stress_trials
+from kill_points import PRELUDE
 from test_migrate_command import _normalised, migrate
 
 from simple_ckpt import SimpleCheckpointManager
@@ -37,18 +38,7 @@ KILLER = textwrap.dedent(
     from simple_ckpt.cli import main
 
     work, kill_at = sys.argv[1], int(sys.argv[2])
-    steps = [0]
-
-    def step():
-        steps[0] += 1
-        if steps[0] == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    def hooked(real):
-        def wrapper(*args, **kwargs):
-            step()
-            return real(*args, **kwargs)
-        return wrapper
+    # <kill-points prelude>
 
     class HookedOs:
         def __init__(self, real):
@@ -72,6 +62,7 @@ KILLER = textwrap.dedent(
         print("STEPS", steps[0], flush=True)
     """
 )
+KILLER = KILLER.replace("# <kill-points prelude>", PRELUDE)
 
 
 def _run(work: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
