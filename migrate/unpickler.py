@@ -29,27 +29,11 @@ from torch import nn
 from codemods.legacy_table import load_table
 from migrate import standins
 from migrate.model import Handling, ReadOptions
+from simple_ckpt.pickle_guard import PLAIN_BUILTINS
 
 # Reconstruction helpers a tensor/array/container pickle needs, and nothing else.
 _ALLOWED: dict[str, frozenset[str]] = {
-    "builtins": frozenset(
-        {
-            "set",
-            "frozenset",
-            "dict",
-            "list",
-            "tuple",
-            "int",
-            "float",
-            "complex",
-            "bool",
-            "bytes",
-            "bytearray",
-            "str",
-            "slice",
-            "object",
-        }
-    ),
+    "builtins": PLAIN_BUILTINS,
     "collections": frozenset({"OrderedDict", "defaultdict", "deque"}),
     "_codecs": frozenset({"encode"}),
     "copyreg": frozenset({"_reconstructor"}),

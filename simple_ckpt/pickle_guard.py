@@ -91,7 +91,9 @@ _DENIED_MODULES = frozenset(
 )
 # builtins is needed for plain types; everything callable with effects is refused.
 _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "__builtins__"})
-_ALLOWED_BUILTINS = frozenset(
+# The plain builtin types a checkpoint pickle rebuilds containers and values from (migrate's restricted
+# unpickler allows exactly these); nothing in it can run or import code.
+PLAIN_BUILTINS = frozenset(
     {
         "set",
         "frozenset",
@@ -107,13 +109,10 @@ _ALLOWED_BUILTINS = frozenset(
         "str",
         "slice",
         "object",
-        "range",
-        "long",
-        "unicode",
-        "NotImplemented",
-        "Ellipsis",
     }
 )
+# The guard also lets through Python 2 spellings and constants that torch.load's own unpickler resolves.
+_ALLOWED_BUILTINS = PLAIN_BUILTINS | {"range", "long", "unicode", "NotImplemented", "Ellipsis"}
 _DENIED_NAMES = {
     "torch": frozenset({"load", "save", "hub", "jit", "package", "serialization", "ops"}),
     "types": frozenset({"FunctionType", "LambdaType", "CodeType", "MethodType", "ModuleType"}),
