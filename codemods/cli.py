@@ -144,7 +144,7 @@ def summarise(outcome: object, *, written: bool) -> dict[str, object]:
 
 
 def _write_report(path: Path, report: object) -> None:
-    from codemods.driver import atomic_write_text
+    from codemods.writes import atomic_write_text
 
     text = json.dumps(report, indent=2, sort_keys=True) + "\n"
     try:

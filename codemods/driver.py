@@ -20,10 +20,8 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
-import os
 import re
 import symtable
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -49,6 +47,7 @@ from codemods.rules._imports import (
 from codemods.rules._resolve import iter_statements, relative_module, scan_bindings
 from codemods.rules._shapes import MANAGER_CLASS, MANAGER_METHODS
 from codemods.rules.mark_remaining import MarkRemainingLegacy
+from codemods.writes import BackgroundWriter, Writer, write_result
 
 _BUILTINS = frozenset(dir(builtins)) | {
     "__file__",
@@ -558,8 +557,11 @@ def first_party_of(root: Path | None) -> frozenset[str]:
     return frozenset(names)
 
 
-def process_file(path: str, root: str | None, options: Options) -> FileResult | None:
-    """Rewrite one file. None when the prefilter says it cannot contain anything legacy."""
+def process_file(
+    path: str, root: str | None, options: Options, write: Writer = write_result
+) -> FileResult | None:
+    """Rewrite one file. None when the prefilter says it cannot contain anything legacy. ``write`` replaces
+    the file (atomically; the directory entry is made durable by the caller, once per directory)."""
     result = FileResult(path=path)
     file_path = Path(path)
     try:
@@ -620,12 +622,7 @@ def process_file(path: str, root: str | None, options: Options) -> FileResult | 
             )
         )
     if options.write:
-        try:
-            # The directory entry is made durable once per directory by the worker (see _worker).
-            atomic_write_text(file_path, transformed.source, data, sync_dir=False)
-        except OSError as exc:
-            result.error = f"cannot write: {exc.strerror or exc}"
-            result.changed = False
+        write(result, transformed.source, data)
     return result
 
 
@@ -638,39 +635,6 @@ def _new_markers(before: str, after: str) -> list[str]:
         if match and line.strip() not in old:
             found.append(f"{number}: {line[match.end() :].strip()}")
     return found
-
-
-def atomic_write_text(path: Path, text: str, original: bytes | None, *, sync_dir: bool = True) -> None:
-    """Replace ``path`` with ``text`` atomically, keeping its permission bits; refuse if it changed since
-    it was read (``original``; None for a new file)."""
-    if original is not None and path.read_bytes() != original:
-        raise OSError(f"{path} changed while the codemod ran; not overwritten")
-    mode = path.stat().st_mode & 0o7777 if original is not None else 0o644
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".codemod", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    if sync_dir:
-        fsync_directory(directory)
-
-
-def fsync_directory(directory: Path) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 # --- a whole run -----------------------------------------------------------------------------------------
@@ -689,15 +653,15 @@ class RunResult:
 
 
 def _worker(batch: list[tuple[str, str | None]], options: Options) -> list[FileResult | None]:
-    results = [process_file(path, root, options) for path, root in batch]
-    if options.write:
-        for directory in sorted({Path(r.path).parent for r in results if r is not None and r.changed}):
-            try:
-                fsync_directory(directory)
-            except OSError as exc:  # the files are replaced; only their durability is in doubt
-                for r in results:
-                    if r is not None and r.changed and Path(r.path).parent == directory:
-                        r.error = f"cannot sync directory {directory}: {exc.strerror or exc}"
+    if not options.write:
+        return [process_file(path, root, options) for path, root in batch]
+    writer = BackgroundWriter()  # the fsyncs overlap the parsing of the next files
+    results: list[FileResult | None] = []
+    try:
+        for path, root in batch:
+            results.append(process_file(path, root, options, writer.submit))
+    finally:
+        writer.finish(results)
     return results
 
 

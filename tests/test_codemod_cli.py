@@ -111,7 +111,7 @@ def test_codemod_never_imports_torch(tmp_path: Path) -> None:
 def test_interrupted_write_leaves_file_whole(tmp_path: Path, monkeypatch) -> None:
     import os
 
-    from codemods import driver
+    from codemods import driver, writes
 
     root = _tree(tmp_path)
     calls = {"n": 0}
@@ -121,12 +121,12 @@ def test_interrupted_write_leaves_file_whole(tmp_path: Path, monkeypatch) -> Non
         calls["n"] += 1
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(driver.os, "replace", failing_replace)
+    monkeypatch.setattr(writes.os, "replace", failing_replace)
     outcome = driver.run([str(root)], driver.Options())
     assert calls["n"] == 1
     assert outcome.failed and "disk on fire" in outcome.failed[0].error
     assert (root / "pkg" / "meta.py").read_text() == LEGACY
     assert not [p for p in (root / "pkg").iterdir() if p.name.startswith(".meta.py.")]
-    monkeypatch.setattr(driver.os, "replace", real_replace)
+    monkeypatch.setattr(writes.os, "replace", real_replace)
     driver.run([str(root)], driver.Options())  # a rerun completes
     assert (root / "pkg" / "meta.py").read_text() == MIGRATED

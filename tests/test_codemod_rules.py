@@ -336,3 +336,33 @@ def test_load_by_uri_reaches_a_function_nested_two_levels_deep() -> None:
     out = migrate(source)
     assert "            return load_agent_from(u)\n" in out
     assert "from simple_ckpt import load_agent_from\n" in out
+
+
+def test_no_rule_or_helper_handles_an_inert_node_type() -> None:
+    """The visitors skip INERT_NODE_TYPES without dispatching; a handler for one would silently never run."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import libcst as cst
+
+    import codemods
+    from codemods.rules._inert import INERT_NODE_TYPES
+
+    inert_names = {node_type.__name__ for node_type in INERT_NODE_TYPES}
+    assert {"SimpleWhitespace", "Comma", "Add", "Integer"} <= inert_names
+    assert not inert_names & {"Name", "Attribute", "Call", "SimpleString", "Arg"}
+    offenders = []
+    classes = 0
+    for info in pkgutil.walk_packages(codemods.__path__, "codemods."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__ or not issubclass(cls, (cst.CSTVisitor, cst.CSTTransformer)):
+                continue
+            classes += 1
+            for attribute in vars(cls):
+                prefix, _, node_name = attribute.partition("_")
+                if prefix in ("visit", "leave") and node_name.split("_")[0] in inert_names:
+                    offenders.append(f"{cls.__qualname__}.{attribute}")
+    assert classes >= 20
+    assert offenders == []

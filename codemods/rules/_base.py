@@ -17,6 +17,7 @@ import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, VisitorBasedCodemodCommand
 
 from codemods.rules._imports import ORIGINAL_BINDINGS_KEY, finalize_imports
+from codemods.rules._inert import INERT_NODE_TYPES
 from codemods.rules._resolve import LegacyBindings, scan_bindings
 from codemods.rules._todo import STATEMENT_CLASSES, STATEMENT_TYPES, add_todo
 
@@ -57,6 +58,8 @@ class TodoMarking:
         return type(self).__name__
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if type(node) in INERT_NODE_TYPES:
+            return False
         if type(node) in STATEMENT_CLASSES:
             self._todo_stack().append([])
         # Plain CSTTransformer dispatch: the rules use no matcher decorators, and libcst's
@@ -64,6 +67,8 @@ class TodoMarking:
         return cst.CSTTransformer.on_visit(self, node)  # type: ignore[arg-type]
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        if type(original_node) in INERT_NODE_TYPES:
+            return updated_node
         result = cst.CSTTransformer.on_leave(self, original_node, updated_node)  # type: ignore[arg-type]
         if type(original_node) in STATEMENT_CLASSES:
             messages = self._todo_stack().pop()

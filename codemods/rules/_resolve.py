@@ -18,6 +18,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from codemods.legacy_table import LegacySymbol, load_table
+from codemods.rules._inert import INERT_NODE_TYPES
 
 # Constructor keywords that only the legacy CheckpointManager (generations C and D) accepted. The
 # post-refactor class of the same name and module takes none of them (hazard 1 of the spec).
@@ -174,6 +175,9 @@ class _LegacyManagerCallFinder(cst.CSTVisitor):
     def __init__(self, names: set[str]) -> None:
         self.names = names
         self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return type(node) not in INERT_NODE_TYPES and super().on_visit(node)
 
     def visit_Call(self, node: cst.Call) -> bool:
         if isinstance(node.func, cst.Name) and node.func.value in self.names:

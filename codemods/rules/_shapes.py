@@ -8,14 +8,27 @@ whose ``policy_store=`` keyword becomes ``checkpoint_manager=``, and callees tha
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import libcst as cst
 
+from codemods.rules._inert import INERT_NODE_TYPES
 from codemods.rules._resolve import dotted
 
 
 class FastVisitor(cst.CSTVisitor):
-    """A CSTVisitor without the per-field ``visit_<Node>_<field>`` lookups (none of ours uses them)."""
+    """A CSTVisitor without the per-field ``visit_<Node>_<field>`` lookups (none of ours uses them), that
+    skips the inert node types (whitespace, punctuation, operators, numbers)."""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if type(node) in INERT_NODE_TYPES:
+            return False
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if type(original_node) in INERT_NODE_TYPES:
+            return None
+        return super().on_leave(original_node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         return None
@@ -25,7 +38,18 @@ class FastVisitor(cst.CSTVisitor):
 
 
 class FastTransformer(cst.CSTTransformer):
-    """A CSTTransformer without the per-field ``visit_<Node>_<field>`` lookups (none of ours uses them)."""
+    """A CSTTransformer without the per-field ``visit_<Node>_<field>`` lookups (none of ours uses them), that
+    neither rebuilds nor dispatches the inert node types (whitespace, punctuation, operators, numbers)."""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if type(node) in INERT_NODE_TYPES:
+            return False
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        if type(original_node) in INERT_NODE_TYPES:
+            return updated_node
+        return super().on_leave(original_node, updated_node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         return None

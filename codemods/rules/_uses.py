@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from codemods.rules._inert import INERT_NODE_TYPES
 from codemods.rules._shapes import FastVisitor
 
 SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
@@ -61,6 +62,8 @@ class UseCollector(FastVisitor):
         self._scopes = 0
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if type(node) in INERT_NODE_TYPES:
+            return False
         if isinstance(node, cst.Name) and node.value in self.names and self._is_value(node):
             self.uses.append(Use(node, tuple(self.stack)))
         elif isinstance(node, cst.Return) and not self._scopes:
@@ -75,6 +78,8 @@ class UseCollector(FastVisitor):
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
+        if type(original_node) in INERT_NODE_TYPES:
+            return
         self.stack.pop()
         if isinstance(original_node, SCOPE_NODES):
             self._scopes -= 1

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from codemods.rules._base import LegacyRule
+from codemods.rules._inert import INERT_NODE_TYPES
 from codemods.rules._resolve import iter_statements
 from codemods.rules._uses import all_params, collect, self_attribute
 
@@ -506,7 +507,7 @@ class _Scan(cst.CSTVisitor):
                 self.comprehended[id(element)] = id(node)
         elif kind is cst.FunctionDef:
             self.stack.append(id(node))
-        return True
+        return kind not in INERT_NODE_TYPES
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if type(original_node) is cst.FunctionDef:

@@ -35,6 +35,7 @@ import libcst as cst
 from libcst.codemod.visitors import RemoveImportsVisitor
 
 from codemods.rules._base import LegacyRule
+from codemods.rules._inert import INERT_NODE_TYPES
 from codemods.rules._shapes import FastTransformer, FastVisitor
 from codemods.rules._uses import Use, all_params, collect, self_attribute
 from codemods.rules.mark_remaining import RECORD_CLASSES, RECORD_PRODUCERS, RECORD_READS
@@ -567,7 +568,7 @@ class _CastOrMockHolders(cst.CSTVisitor):
                 self.functions.update(self.stack)
         elif kind is cst.FunctionDef:
             self.stack.append(id(node))
-        return True
+        return kind not in INERT_NODE_TYPES
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if type(original_node) is cst.FunctionDef:
