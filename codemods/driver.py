@@ -20,11 +20,13 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import gc
 import re
 import symtable
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -84,6 +86,20 @@ class FileResult:
     legacy_lines_after: int = 0
 
 
+@dataclass(frozen=True)
+class Region:
+    """The part of a file the rules saw when it was sliced: its line spans in the input (1-based,
+    inclusive: the head, then the relevant top-level statements) and that part rewritten, as a module of
+    its own. Everything outside the spans is carried over byte for byte, so the checks that need an
+    ``ast`` of the output parse only this part (a fifth of a typical file)."""
+
+    spans: tuple[tuple[int, int], ...]
+    after: str
+
+    def holds_line(self, line: int) -> bool:
+        return any(start <= line <= end for start, end in self.spans)
+
+
 @dataclass
 class Transformed:
     source: str
@@ -91,6 +107,7 @@ class Transformed:
     todos: list[str]
     reports: list[str]
     fallback: str | None = None
+    region: Region | None = None
 
 
 # --- one source string -----------------------------------------------------------------------------------
@@ -113,14 +130,22 @@ def transform_source(
     if not verify or result.source == source:
         return result
     problem = check_postconditions(
-        source, result.source, target_module, module_name, first_party, idempotent=verify_idempotent
+        source,
+        result.source,
+        target_module,
+        module_name,
+        first_party,
+        idempotent=verify_idempotent,
+        region=result.region,
     )
     if problem is None:
         return result
     fallback = _transform(source, settings, (MarkRemainingLegacy,))
     fallback.fallback = problem
     fallback.reports.append(f"fell back to TODO markers only: {problem}")
-    if check_postconditions(source, fallback.source, target_module, module_name, first_party):
+    if check_postconditions(
+        source, fallback.source, target_module, module_name, first_party, region=fallback.region
+    ):
         return Transformed(source, Counter(), [], [f"left unchanged: {problem}"], problem)
     return fallback
 
@@ -335,7 +360,9 @@ def _run_rules_sliced(
     if missing_newline and text.endswith("\n") and not source.endswith("\n"):
         text = text[:-1]
     stats = stats_of(context)
-    return Transformed(text, stats["rewrites"], list(stats["todos"]), list(stats["reports"]))
+    spans = ((1, plan.head_end),) * bool(plan.head_end) + plan.chunks
+    region = Region(spans, new.code)
+    return Transformed(text, stats["rewrites"], list(stats["todos"]), list(stats["reports"]), region=region)
 
 
 def _run_rules(tree: cst.Module, settings: Settings, rules: Sequence[type]) -> Transformed:
@@ -361,23 +388,28 @@ def check_postconditions(
     first_party: Iterable[str],
     *,
     idempotent: bool = False,
+    region: Region | None = None,
 ) -> str | None:
     """None when ``after`` is acceptable, else a one-line reason.
 
     Always: it parses (CPython's own parser), no undefined name appears that ``before`` did not have
-    (symtable), nothing new is called on a SimpleCheckpointManager that it lacks (ast). With
-    ``idempotent``: a second run over ``after`` changes nothing (costs a second pass of every rule)."""
+    (symtable), nothing new is called on a SimpleCheckpointManager that it lacks (ast; of ``region``
+    alone when every mention of a manager lies in it). With ``idempotent``: a second run over ``after``
+    changes nothing (costs a second pass of every rule)."""
     try:
-        after_ast = parse_ast(after)
-    except SyntaxError as exc:
-        return f"the rewritten file does not parse ({exc.msg} at line {exc.lineno})"
-    after_undefined = undefined_names(after)
+        after_undefined = _undefined_names_strict(after)  # symtable parses the whole file
+    except SyntaxError:
+        try:
+            parse_ast(after)
+        except SyntaxError as exc:
+            return f"the rewritten file does not parse ({exc.msg} at line {exc.lineno})"
+        after_undefined = set()  # parses, but symtable refuses it: no verdict on names
     new_undefined = after_undefined - undefined_names(before) if after_undefined else set()
     if new_undefined:
         return f"the rewrite would leave undefined names: {', '.join(sorted(new_undefined))}"
     missing: set[str] = set()
     if MANAGER_CLASS in after:
-        missing = missing_manager_methods(after_ast)
+        missing = missing_manager_methods(_manager_check_tree(after, region))
         if missing and MANAGER_CLASS in before:  # (the input's own misses only matter when there are any)
             try:
                 missing -= missing_manager_methods(parse_ast(before))
@@ -392,12 +424,35 @@ def check_postconditions(
     return None
 
 
-def undefined_names(source: str) -> set[str]:
-    """Names read somewhere that no scope defines (pyflakes' F821, approximately, via symtable)."""
+def _manager_check_tree(after: str, region: Region | None) -> ast.Module:
+    """The tree ``missing_manager_methods`` must see: the rewritten region alone when every mention of
+    SimpleCheckpointManager and of each variable holding one lies inside it (the rest of the file is the
+    input, byte for byte), else the whole file."""
+    if region is None or after.count(MANAGER_CLASS) != region.after.count(MANAGER_CLASS):
+        return parse_ast(after)
     try:
-        top = symtable.symtable(source, "<codemod>", "exec")
+        small = parse_ast(region.after)
+    except SyntaxError:
+        return parse_ast(after)
+    for name in manager_names(small):
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        if len(word.findall(after)) != len(word.findall(region.after)):
+            return parse_ast(after)
+    return small
+
+
+def undefined_names(source: str) -> set[str]:
+    """Names read somewhere that no scope defines (pyflakes' F821, approximately, via symtable); an empty
+    set when the source does not compile."""
+    try:
+        return _undefined_names_strict(source)
     except SyntaxError:
         return set()
+
+
+def _undefined_names_strict(source: str) -> set[str]:
+    """``undefined_names``, raising SyntaxError when the source does not compile."""
+    top = symtable.symtable(source, "<codemod>", "exec")
     module_defined = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
     if any(s.get_name() == "*" for s in top.get_symbols()):
         return set()
@@ -422,6 +477,16 @@ def undefined_names(source: str) -> set[str]:
 def missing_manager_methods(tree: ast.Module) -> set[str]:
     """``name.attr`` reads on a SimpleCheckpointManager (annotated parameter or constructed variable) that
     the manager does not have."""
+    managers, reads = _manager_reads(tree)
+    return {f"{name}.{attr}" for name, attr in reads if name in managers and attr not in MANAGER_METHODS}
+
+
+def manager_names(tree: ast.Module) -> set[str]:
+    """Variables and parameters holding a SimpleCheckpointManager."""
+    return _manager_reads(tree)[0]
+
+
+def _manager_reads(tree: ast.Module) -> tuple[set[str], list[tuple[str, str]]]:
     managers: set[str] = set()
     reads: list[tuple[str, str]] = []
     for node in ast.walk(tree):
@@ -438,7 +503,7 @@ def missing_manager_methods(tree: ast.Module) -> set[str]:
                 managers.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             reads.append((node.value.id, node.attr))
-    return {f"{name}.{attr}" for name, attr in reads if name in managers and attr not in MANAGER_METHODS}
+    return managers, reads
 
 
 # --- legacy-internal modules and the line metric ---------------------------------------------------------
@@ -484,19 +549,34 @@ def _legacy_manager_class(node: ast.ClassDef | ast.FunctionDef) -> bool:
 
 
 def legacy_name_lines(source: str) -> int:
-    """Lines whose code (comments and strings excluded) names a legacy symbol: names, attributes,
+    """How many lines' code (comments and strings excluded) names a legacy symbol: names, attributes,
     imported names and definitions, located with the compiled ``ast`` parser."""
+    return len(legacy_name_line_numbers(source))
+
+
+def legacy_lines_after(transformed: Transformed, lines_before: set[int]) -> int:
+    """``legacy_name_lines(transformed.source)``, parsing only the rewritten region: outside it the
+    output is the input, whose legacy lines (``lines_before``, numbers in the input) are known."""
+    region = transformed.region
+    if region is None:
+        return legacy_name_lines(transformed.source)
+    outside = sum(1 for line in lines_before if not region.holds_line(line))
+    return outside + legacy_name_lines(region.after)
+
+
+def legacy_name_line_numbers(source: str) -> set[int]:
+    """The numbers of the lines ``legacy_name_lines`` counts."""
     names = _legacy_symbol_names()
     if not any(name in source for name in names):
-        return 0
+        return set()
     try:
         tree = parse_ast(source)
     except SyntaxError:
-        return 0
+        return set()
     pattern = _legacy_names_pattern()
     candidates = {n for n, line in enumerate(source.splitlines(), start=1) if pattern.search(line)}
     if not candidates:
-        return 0
+        return set()
     # Walk only the top-level statements that span a candidate line (most of a file names nothing legacy).
     statements = [
         node
@@ -517,7 +597,7 @@ def legacy_name_lines(source: str) -> int:
             continue
         if hit:
             lines.add(node.lineno)
-    return len(lines)
+    return lines
 
 
 @cache
@@ -605,8 +685,9 @@ def process_file(
     result.reports = transformed.reports
     result.fallback = transformed.fallback
     if legacy_file:
-        result.legacy_lines_before = legacy_name_lines(source)
-        result.legacy_lines_after = legacy_name_lines(transformed.source)
+        lines_before = legacy_name_line_numbers(source)
+        result.legacy_lines_before = len(lines_before)
+        result.legacy_lines_after = legacy_lines_after(transformed, lines_before)
     if transformed.source == source:
         return result
     result.changed = True
@@ -665,8 +746,28 @@ def _worker(batch: list[tuple[str, str | None]], options: Options) -> list[FileR
     return results
 
 
+@contextmanager
+def _few_gc_passes() -> Iterator[None]:
+    """A run allocates millions of short-lived libcst nodes, which reference counting frees; the cyclic
+    collector's frequent passes over them (and over everything imported) are about 7% of the run. Freeze
+    what exists (forked workers then never scan it) and collect the young generation 30x less often."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:
     """Process every Python file under ``paths``; per-file problems are collected, never raised."""
+    with _few_gc_passes():
+        return _run(paths, options, jobs)
+
+
+def _run(paths: Sequence[str], options: Options, jobs: int) -> RunResult:
     outcome = RunResult()
     work: list[tuple[str, str | None]] = []
     for raw in paths:

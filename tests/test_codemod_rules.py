@@ -366,3 +366,69 @@ def test_no_rule_or_helper_handles_an_inert_node_type() -> None:
                     offenders.append(f"{cls.__qualname__}.{attribute}")
     assert classes >= 20
     assert offenders == []
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_region_checks_agree_with_whole_file_checks(name: str) -> None:
+    """The post-conditions and the line metric parse only the rewritten region; on every reference pair
+    they must give what a parse of the whole output gives."""
+    from codemods.driver import (
+        _manager_check_tree,
+        legacy_lines_after,
+        legacy_name_line_numbers,
+        legacy_name_lines,
+        missing_manager_methods,
+        parse_ast,
+    )
+
+    before, _ = PAIRS[name]
+    padded = before + "\n\ndef unrelated(x: int) -> int:\n    return x + 1\n"  # code outside the region
+    transformed = transform_source(padded, module_name="pkg.mod", first_party={"metta"})
+    assert transformed.region is not None
+    lines_before = legacy_name_line_numbers(padded)
+    assert legacy_lines_after(transformed, lines_before) == legacy_name_lines(transformed.source)
+    whole = missing_manager_methods(parse_ast(transformed.source))
+    assert missing_manager_methods(_manager_check_tree(transformed.source, transformed.region)) == whole
+
+
+def test_manager_read_outside_the_region_is_still_checked() -> None:
+    """A manager variable read in a statement the rules never saw: the check falls back to the whole file."""
+    from codemods.driver import Region, _manager_check_tree, missing_manager_methods
+
+    region_text = "from simple_ckpt import SimpleCheckpointManager\nm = SimpleCheckpointManager('r', 'n')\n"
+    after = region_text + "\n\ndef later():\n    return m.policy_record('u')\n"
+    region = Region(((1, 2),), region_text)
+    assert missing_manager_methods(_manager_check_tree(after, region)) == {"m.policy_record"}
+    inside = after.replace("m.policy_record('u')", "1")
+    assert missing_manager_methods(_manager_check_tree(inside, region)) == set()
+    assert _manager_check_tree(inside, region).body[-1].lineno == 2  # the region's own tree was used
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = f(a, b)\n",
+        "x = f(\n    a, b)\n",
+        "x = f(a, g(\n    b,\n    c),\n  d)\n",
+        "if (a and\n        b):\n    pass\n",
+        "def f(\n    a,\n    b,\n):\n    return (a +\n            b)\n",
+    ],
+)
+def test_marker_line_found_without_ordered_walk_is_the_first(code: str) -> None:
+    """The field walk that finds the first line break of a statement agrees with libcst's ordered walk."""
+    import libcst as cst
+
+    from codemods.rules._todo import (
+        _first_line_whitespace,
+        _first_paren_whitespace_in_order,
+        _paren_whitespaces,
+    )
+
+    statement = cst.parse_module(code).body[0]
+    expected = _first_paren_whitespace_in_order(
+        statement.body if isinstance(statement, cst.SimpleStatementLine) else statement.children[:-1]
+    )
+    assert (expected is None) == ("(\n" not in code and "f(\n" not in code and "and\n" not in code)
+    if expected is not None:
+        assert _first_line_whitespace(statement) is expected.first_line
+        assert expected in _paren_whitespaces(statement, limit=10)

@@ -11,6 +11,7 @@ the driver skips them cheaply, and declare no metadata unless they really need s
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -37,6 +38,27 @@ def stats_of(context: CodemodContext) -> dict[str, Any]:
     return stats
 
 
+# Leaf nodes that hold only inert nodes: skipped by a rule that has no handler for them.
+_LEAF_TYPES = frozenset({cst.Name, cst.SimpleString})
+
+
+@cache
+def handler_table(cls: type) -> tuple[frozenset[type], frozenset[str], frozenset[str]]:
+    """(node types ``cls`` never descends into, node type names with a ``visit_``, with a ``leave_``
+    handler), counting the handlers of every class but libcst's own (its typed base classes declare a
+    no-op one for every type). A transformer rebuilds every node it descends into: the inert types, and the
+    leaves no handler of the rule looks at, are left as they are."""
+    own = [
+        vars(klass)
+        for klass in cls.__mro__
+        if klass.__module__.partition(".")[0] not in ("libcst", "builtins")
+    ]
+    visits = frozenset(a[len("visit_") :] for names in own for a in names if a.startswith("visit_"))
+    leaves = frozenset(a[len("leave_") :] for names in own for a in names if a.startswith("leave_"))
+    skipped = INERT_NODE_TYPES | {t for t in _LEAF_TYPES if t.__name__ not in visits | leaves}
+    return frozenset(skipped), visits, leaves
+
+
 class TodoMarking:
     """Mixin for transformers: ``todo(msg)`` marks the innermost statement being visited."""
 
@@ -58,18 +80,29 @@ class TodoMarking:
         return type(self).__name__
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if type(node) in INERT_NODE_TYPES:
+        # Plain dispatch on a per-class table: the rules use no matcher decorators (libcst's
+        # MatcherDecoratableTransformer bookkeeping costs about 5x a plain visit on every node), and a
+        # looked-up table saves CSTTransformer's f-string + getattr on every node.
+        kind = type(node)
+        skipped, visits, _ = handler_table(type(self))
+        if kind in skipped:
             return False
-        if type(node) in STATEMENT_CLASSES:
+        if kind in STATEMENT_CLASSES:
             self._todo_stack().append([])
-        # Plain CSTTransformer dispatch: the rules use no matcher decorators, and libcst's
-        # MatcherDecoratableTransformer bookkeeping costs about 5x a plain visit on every node.
-        return cst.CSTTransformer.on_visit(self, node)  # type: ignore[arg-type]
+        name = kind.__name__
+        if name not in visits:
+            return True
+        return getattr(self, "visit_" + name)(node) is not False
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
-        if type(original_node) in INERT_NODE_TYPES:
+        kind = type(original_node)
+        skipped, _, leaves = handler_table(type(self))
+        if kind in skipped:
             return updated_node
-        result = cst.CSTTransformer.on_leave(self, original_node, updated_node)  # type: ignore[arg-type]
+        name = kind.__name__
+        result = (
+            getattr(self, "leave_" + name)(original_node, updated_node) if name in leaves else updated_node
+        )
         if type(original_node) in STATEMENT_CLASSES:
             messages = self._todo_stack().pop()
             if not messages:

@@ -10,6 +10,9 @@ there changes nothing, which keeps the codemod idempotent.
 
 from __future__ import annotations
 
+import dataclasses
+from functools import cache
+
 import libcst as cst
 
 from codemods.markers import TODO_PATTERN, todo_comment
@@ -88,6 +91,44 @@ def _first_line_whitespace(statement: cst.CSTNode) -> cst.TrailingWhitespace | N
 
 
 def _first_paren_whitespace(nodes: object) -> cst.ParenthesizedWhitespace | None:
+    """The first line break inside brackets, in source order. Most statements have none or one, which a
+    walk over the dataclass fields finds without libcst's costly ordered ``.children``."""
+    found = _paren_whitespaces(nodes, limit=2)
+    if len(found) < 2:
+        return found[0] if found else None
+    return _first_paren_whitespace_in_order(nodes)
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def _paren_whitespaces(nodes: object, limit: int) -> list[cst.ParenthesizedWhitespace]:
+    """Up to ``limit`` ParenthesizedWhitespace nodes under ``nodes`` (suites excluded), in no particular
+    order."""
+    found: list[cst.ParenthesizedWhitespace] = []
+    stack: list[object] = [nodes]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, cst.CSTNode) or isinstance(node, cst.BaseSuite):
+            continue
+        if type(node) is cst.ParenthesizedWhitespace:
+            found.append(node)
+            if len(found) >= limit:
+                break
+            continue
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, (cst.CSTNode, list, tuple)):
+                stack.append(value)
+    return found
+
+
+def _first_paren_whitespace_in_order(nodes: object) -> cst.ParenthesizedWhitespace | None:
     stack: list[object] = list(reversed(nodes)) if isinstance(nodes, (list, tuple)) else [nodes]
     while stack:
         node = stack.pop()
