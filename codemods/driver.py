@@ -342,6 +342,7 @@ def _run_rules_sliced(
     chunk_nodes = new.body[len(new.body) - count :]
     new_head = new.with_changes(body=head_body, footer=()).code if (head_body or plan.head_end) else ""
     out: list[str] = [new_head]
+    region_parts: list[str] = [new_head]
     previous_end = plan.head_end
     for (start, end), node in zip(plan.chunks, chunk_nodes, strict=True):
         out.append("".join(lines[previous_end : start - 1]))
@@ -351,7 +352,9 @@ def _run_rules_sliced(
         blanks = 0
         while blanks < len(own) and own[blanks].comment is None:
             blanks += 1
-        out.append(new.code_for_node(node.with_changes(leading_lines=own[blanks:]) if blanks else node))
+        code = new.code_for_node(node.with_changes(leading_lines=own[blanks:]) if blanks else node)
+        out.append(code)
+        region_parts.append(code)
         previous_end = end
     out.append("".join(lines[previous_end:]))
     text = "".join(out)
@@ -361,7 +364,7 @@ def _run_rules_sliced(
         text = text[:-1]
     stats = stats_of(context)
     spans = ((1, plan.head_end),) * bool(plan.head_end) + plan.chunks
-    region = Region(spans, new.code)
+    region = Region(spans, "".join(region_parts))
     return Transformed(text, stats["rewrites"], list(stats["todos"]), list(stats["reports"]), region=region)
 
 

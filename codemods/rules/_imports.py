@@ -101,6 +101,30 @@ def _used_names(tree: cst.Module, only: set[int] | None = None) -> set[str]:
     return collector.names
 
 
+# The nodes the pruner descends into: the statement structure down to the lines (which it rewrites on
+# leave, without visiting inside them).
+_STATEMENT_STRUCTURE = frozenset(
+    {
+        cst.Module,
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.If,
+        cst.For,
+        cst.While,
+        cst.With,
+        cst.Try,
+        cst.TryStar,
+        cst.Match,
+        cst.MatchCase,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Else,
+        cst.Finally,
+        cst.IndentedBlock,
+    }
+)
+
+
 class _ImportPruner(FastTransformer):
     def __init__(
         self,
@@ -122,6 +146,10 @@ class _ImportPruner(FastTransformer):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if self.only is not None and id(node) in self.top_level and id(node) not in self.only:
             return False
+        if type(node) not in _STATEMENT_STRUCTURE:
+            return (
+                False  # expressions, headers, and the lines themselves: leave_SimpleStatementLine still runs
+            )
         return super().on_visit(node)
 
     def _drop_alias(self, module: str | None, alias: cst.ImportAlias) -> bool | None:
