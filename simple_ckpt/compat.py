@@ -35,16 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from simple_ckpt.errors import CheckpointError
+from simple_ckpt.errors import CheckpointError, CheckpointNotFound
 from simple_ckpt.manager import SimpleCheckpointManager, read_metadata
 
 Selector = Literal["latest", "top", "all"]
 SELECTORS: tuple[str, ...] = get_args(Selector)
 _UNSUPPORTED_SCHEMES = ("wandb://", "pytorch://", "puffer://", "mock://")
-
-
-class CheckpointNotFound(CheckpointError):
-    """No checkpoint matched a selection (the legacy ``PolicyMissingError``)."""
 
 
 class UnsupportedSelector(CheckpointError, ValueError):

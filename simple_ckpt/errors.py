@@ -24,6 +24,11 @@ class CheckpointError(SimpleCkptError):
     """A checkpoint file or run dir cannot be read or written as asked."""
 
 
+class CheckpointNotFound(CheckpointError):
+    """Nothing to load where one was asked for: no checkpoint in a run dir, none for that epoch, or none
+    matched a selection (what the legacy ``PolicyMissingError`` was)."""
+
+
 class LegacyCheckpointError(CheckpointError):
     """A legacy-format pickle sits where a new-format checkpoint was expected."""
 

@@ -58,7 +58,13 @@ from typing import Any
 
 from simple_ckpt import layout
 from simple_ckpt.atomic import DEFAULT_HASH, new_hasher
-from simple_ckpt.errors import AgentFactoryError, CheckpointError, LegacyCheckpointError, WeightsOnlyError
+from simple_ckpt.errors import (
+    AgentFactoryError,
+    CheckpointError,
+    CheckpointNotFound,
+    LegacyCheckpointError,
+    WeightsOnlyError,
+)
 from simple_ckpt.metadata import (
     FORMAT_VERSION,
     INTEGRITY_KEY,
@@ -563,7 +569,7 @@ class SimpleCheckpointManager:
         if epoch is not None:
             match = [i for i in infos if i.epoch == epoch]
             if not match:
-                raise CheckpointError(f"{self.checkpoint_dir}: no checkpoint for epoch {epoch}")
+                raise CheckpointNotFound(f"{self.checkpoint_dir}: no checkpoint for epoch {epoch}")
             return _load_checkpoint(match[0], map_location, weights_only, agent_factory)
         if not infos:
             orphans = self._orphan_sidecars()
@@ -805,7 +811,7 @@ def load_agent_from(
             map_location=map_location, strict=strict, weights_only=weights_only, agent_factory=agent_factory
         )
         if agent is None:
-            raise CheckpointError(f"{path}: no checkpoints found (looked in {manager.checkpoint_dir})")
+            raise CheckpointNotFound(f"{path}: no checkpoints found (looked in {manager.checkpoint_dir})")
         return agent
     if not storage.exists(path):
         raise CheckpointError(f"{path}: no such file or directory")

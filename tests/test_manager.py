@@ -18,6 +18,7 @@ from simple_ckpt import SimpleCheckpointManager, load_agent_from, read_metadata
 from simple_ckpt.errors import (
     AgentFactoryError,
     CheckpointError,
+    CheckpointNotFound,
     LegacyCheckpointError,
     WeightsOnlyError,
 )
@@ -349,8 +350,10 @@ def test_load_agent_from_accepts_file_uri_run_dir_and_checkpoints_dir(mgr: Simpl
         load_agent_from(mgr.run_dir / "nope.pt")
     empty = mgr.run_dir.parent / "empty"
     empty.mkdir()
-    with pytest.raises(CheckpointError, match="no checkpoints"):
+    with pytest.raises(CheckpointNotFound, match="no checkpoints"):
         load_agent_from(empty)
+    with pytest.raises(CheckpointNotFound, match="no checkpoint for epoch 7"):
+        mgr.load_agent(epoch=7)
 
 
 def test_load_agent_from_plain_file_without_sidecar(tmp_path: Path) -> None:
