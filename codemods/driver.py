@@ -21,8 +21,10 @@ import ast
 import builtins
 import difflib
 import gc
+import os
 import re
 import symtable
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -744,24 +747,35 @@ def _worker(batch: list[tuple[str, str | None]], options: Options) -> list[FileR
     try:
         for path, root in batch:
             results.append(process_file(path, root, options, writer.submit))
-    finally:
-        writer.finish(results)
+    except BaseException:
+        writer.abandon()  # the writes already handed over complete; this error is the one reported
+        raise
+    writer.finish(results)
     return results
+
+
+_GC_LOCK = threading.Lock()
+_GC_STATE: dict[str, Any] = {"depth": 0, "saved": None}
 
 
 @contextmanager
 def _few_gc_passes() -> Iterator[None]:
     """A run allocates millions of short-lived libcst nodes, which reference counting frees; the cyclic
-    collector's frequent passes over them (and over everything imported) are about 7% of the run. Freeze
-    what exists (forked workers then never scan it) and collect the young generation 30x less often."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 50)
+    collector's frequent passes over them (and over everything imported) cost about 7% of a run. Collect
+    the young generation 30x less often while runs are in progress; the caller's thresholds come back when
+    the last concurrent run ends, whatever way it ends (forked workers inherit the setting)."""
+    with _GC_LOCK:
+        if _GC_STATE["depth"] == 0:
+            _GC_STATE["saved"] = gc.get_threshold()
+            gc.set_threshold(20_000, 50, 50)
+        _GC_STATE["depth"] += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        with _GC_LOCK:
+            _GC_STATE["depth"] -= 1
+            if _GC_STATE["depth"] == 0:
+                gc.set_threshold(*_GC_STATE["saved"])
 
 
 def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:
@@ -773,12 +787,30 @@ def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:
 def _run(paths: Sequence[str], options: Options, jobs: int) -> RunResult:
     outcome = RunResult()
     work: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    given = [os.path.realpath(raw).rstrip(os.sep) or os.sep for raw in paths]
     for raw in paths:
         root = Path(raw)
         found = discover([raw])
         outcome.problems.extend(f"{p.path}: {p.problem}" for p in found.problems)
         root_text = str(root) if root.is_dir() else None
-        work.extend((str(f.path), root_text) for f in found.files if f.is_python)
+        for file in found.files:
+            # A file reached twice (a directory and the file itself, overlapping directories, a symlink)
+            # is processed once. One reached through a symlink is rewritten where it really is (replacing
+            # the link would leave the real file legacy), and only inside the paths given.
+            target = os.path.realpath(file.path)
+            if not file.is_python or target in seen:
+                continue
+            seen.add(target)
+            path = str(file.path)
+            if target != os.path.abspath(file.path):
+                if not any(target == r or target.startswith(r + os.sep) for r in given):
+                    outcome.problems.append(
+                        f"{path}: links to {target}, outside the paths given; not followed"
+                    )
+                    continue
+                path = target
+            work.append((path, root_text))
     outcome.files_seen = len(work)
     if jobs <= 1 or len(work) < 2 * jobs:
         results = _worker(work, options)

@@ -94,15 +94,28 @@ class BackgroundWriter:
         self._pending.append(self._pool.submit(write_result, result, text, original))
 
     def finish(self, results: Iterable[WriteOutcome | None]) -> None:
-        """Wait for every submitted write (re-raising anything but the OSErrors already recorded), then
-        make the directory entries durable."""
-        try:
-            for future in self._pending:
-                future.result()
-        finally:
-            self._pending.clear()
-            self._pool.shutdown(wait=True)
+        """Wait for every submitted write, then make the directory entries durable. A write's own OSError
+        is already recorded on its result; anything else is a bug and is raised once every write is done
+        (the other files' directories are still synced)."""
+        errors = self._wait_all()
         sync_directories(results)
+        if errors:
+            raise errors[0]
+
+    def abandon(self) -> None:
+        """Wait for the writes already submitted (each is atomic and complete), ignoring their errors: the
+        caller is already failing with its own."""
+        self._wait_all()
+
+    def _wait_all(self) -> list[BaseException]:
+        errors = []
+        for future in self._pending:
+            error = future.exception()
+            if error is not None:
+                errors.append(error)
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
+        return errors
 
 
 Writer = Callable[[WriteOutcome, str, bytes], None]

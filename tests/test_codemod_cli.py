@@ -130,3 +130,94 @@ def test_interrupted_write_leaves_file_whole(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setattr(writes.os, "replace", real_replace)
     driver.run([str(root)], driver.Options())  # a rerun completes
     assert (root / "pkg" / "meta.py").read_text() == MIGRATED
+
+
+def test_a_file_named_twice_is_rewritten_once(tmp_path: Path) -> None:
+    """A directory and a file inside it (or a symlink to it) on the command line: one rewrite, no
+    'changed while the codemod ran' failure from the second copy."""
+    root = _tree(tmp_path)
+    (root / "alias.py").symlink_to(root / "pkg" / "meta.py")
+    meta = root / "pkg" / "meta.py"
+    result = CliRunner().invoke(main, ["codemod", str(root), str(meta), str(root / "alias.py")])
+    assert result.exit_code == 0, result.output
+    assert meta.read_text() == MIGRATED
+    assert (root / "alias.py").is_symlink()  # the real file was rewritten, not the link replaced
+    assert "1 files changed" in result.output
+    assert "3 before, 0 after" in result.output  # counted once
+
+
+def test_run_restores_gc_thresholds_even_when_it_fails(tmp_path: Path, monkeypatch) -> None:
+    import gc
+
+    import pytest
+
+    from codemods import driver
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    driver.run([str(_tree(tmp_path))], driver.Options(write=False))
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, frozen)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        assert gc.get_threshold() != before  # the run itself collects less often
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(driver, "_run", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        driver.run([str(tmp_path)], driver.Options())
+    assert gc.get_threshold() == before
+
+
+def test_background_writer_records_os_errors_and_raises_other_errors_after_syncing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from dataclasses import dataclass
+
+    import pytest
+
+    from codemods import writes
+
+    @dataclass
+    class Outcome:
+        path: str
+        changed: bool = True
+        error: str | None = None
+
+    good, gone, buggy = (Outcome(str(tmp_path / name)) for name in ("good.py", "gone/x.py", "buggy.py"))
+    for outcome in (good, buggy):
+        Path(outcome.path).write_text("old\n")
+    real_write = writes.write_result
+    synced: list[Path] = []
+    monkeypatch.setattr(writes, "fsync_directory", synced.append)
+
+    def write(result: Outcome, text: str, original: bytes) -> None:
+        if result is buggy:
+            raise ValueError("a bug in the writer")
+        real_write(result, text, original)
+
+    monkeypatch.setattr(writes, "write_result", write)
+    writer = writes.BackgroundWriter()
+    writer.submit(good, "new\n", b"old\n")
+    writer.submit(gone, "new\n", b"old\n")  # its directory does not exist: an OSError, recorded
+    writer.submit(buggy, "new\n", b"old\n")
+    with pytest.raises(ValueError, match="a bug in the writer"):
+        writer.finish([good, gone, buggy])
+    assert Path(good.path).read_text() == "new\n" and good.error is None
+    assert gone.changed is False and gone.error is not None and gone.error.startswith("cannot write")
+    assert synced == [tmp_path]  # the directories of the files that were replaced are still synced
+
+    other = writes.BackgroundWriter()
+    other.submit(buggy, "new\n", b"old\n")
+    other.abandon()  # the caller's own error is the one that propagates; nothing raised here
+    assert Path(buggy.path).read_text() == "old\n"
+
+
+def test_a_symlink_to_a_file_outside_the_given_paths_is_not_followed(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(LEGACY)
+    (root / "pkg" / "link.py").symlink_to(outside)
+    result = CliRunner().invoke(main, ["codemod", str(root)])
+    assert result.exit_code == 1
+    assert f"links to {outside}, outside the paths given; not followed" in result.output
+    assert outside.read_text() == LEGACY and (root / "pkg" / "link.py").is_symlink()
+    assert (root / "pkg" / "meta.py").read_text() == MIGRATED

@@ -432,3 +432,38 @@ def test_marker_line_found_without_ordered_walk_is_the_first(code: str) -> None:
     if expected is not None:
         assert _first_line_whitespace(statement) is expected.first_line
         assert expected in _paren_whitespaces(statement, limit=10)
+
+
+SHARED_COMMA_CALL = """\
+from metta.agent.policy_store import PolicyStore
+from metta.agent.policy_record import PolicyRecord
+from metta.rl.checkpoint_manager import CheckpointManager, maybe_establish_checkpoint
+
+
+def train(run, cfg, opt, policy_store: PolicyStore):
+    checkpoint_manager = CheckpointManager(policy_store=policy_store, checkpoint_config=cfg.c, run_name=run)
+    res = maybe_establish_checkpoint(checkpoint_manager=checkpoint_manager, epoch=1, policy={policy}, agent_step=2,
+        optimizer=opt,{extra}
+    )
+    if res:
+        latest, name = res
+        print(name)
+"""
+
+
+@pytest.mark.parametrize(
+    ("policy", "extra", "message"),
+    [
+        ("PolicyRecord.x", "", "PolicyRecord: decide"),  # marked by a later pass than the one sharing a Comma
+        ("cfg.p", "\n        wandb_run=None,", "wandb upload dropped"),  # marked by the same pass
+    ],
+)
+def test_marker_goes_on_the_first_line_only_when_nodes_are_shared(
+    policy: str, extra: str, message: str
+) -> None:
+    """A rule that reuses one Comma node for two arguments must not get the marker on both line breaks."""
+    out = migrate(SHARED_COMMA_CALL.format(policy=policy, extra=extra))
+    marked = [line for line in out.splitlines() if message in line]
+    assert len(marked) == 1
+    assert marked[0].lstrip().startswith("res = maybe_save_checkpoint(")
+    assert migrate(out) == out

@@ -65,7 +65,28 @@ def add_todo(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
     body = getattr(statement, "body", None)
     if isinstance(body, cst.IndentedBlock) and body.header is target:
         return statement.with_changes(body=body.with_changes(header=replacement))
-    return statement.deep_replace(target, replacement)  # type: ignore[return-value]
+    # Not deep_replace: libcst nodes are immutable and may be shared (a rule can reuse one Comma for two
+    # arguments), and deep_replace swaps every occurrence; the marker goes on the first line only.
+    return statement.visit(_ReplaceFirst(target, replacement))  # type: ignore[return-value]
+
+
+class _ReplaceFirst(cst.CSTTransformer):
+    """Replace the first occurrence (source order) of one node object; leave everything after it as is."""
+
+    def __init__(self, target: cst.CSTNode, replacement: cst.CSTNode) -> None:
+        super().__init__()
+        self.target = target
+        self.replacement = replacement
+        self.done = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return not self.done and node is not self.target
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        if not self.done and original_node is self.target:
+            self.done = True
+            return self.replacement
+        return updated_node
 
 
 def _first_line_whitespace(statement: cst.CSTNode) -> cst.TrailingWhitespace | None:
