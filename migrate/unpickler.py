@@ -190,6 +190,7 @@ class GlobalPolicy:
         self.drop_attributes = remap.drop_attributes
         self.agent_package = agent_package
         self._real_cache: dict[tuple[str, str], Any] = {}
+        self._decisions: dict[tuple[str, str], Decision] = {}
 
     @property
     def allowed_prefixes(self) -> tuple[str, ...]:
@@ -200,6 +201,15 @@ class GlobalPolicy:
         return _under(module, self.stub_prefixes)
 
     def decide(self, module: str, name: str) -> Decision:
+        """How a global is handled. A file names the same few globals hundreds of times (the static scan,
+        then find_class), so each decision is made once per policy (one policy reads one file)."""
+        key = (module, name)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = self._decide(module, name)
+        return decision
+
+    def _decide(self, module: str, name: str) -> Decision:
         raw = f"{module}.{name}"
         if raw in self.concrete_for:
             return Decision(
