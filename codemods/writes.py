@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from simple_ckpt.atomic import fsync_dir as fsync_directory
+
 
 class WriteOutcome(Protocol):
     """The part of a file's result a write reports to (``codemods.driver.FileResult``)."""
@@ -51,14 +53,6 @@ def atomic_write_text(path: Path, text: str, original: bytes | None, *, sync_dir
         raise
     if sync_dir:
         fsync_directory(directory)
-
-
-def fsync_directory(directory: Path) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def write_result(result: WriteOutcome, text: str, original: bytes) -> None:

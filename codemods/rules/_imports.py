@@ -25,7 +25,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods.rules._resolve import LegacyBindings, dotted, scan_bindings
 from codemods.rules._shapes import FastTransformer, FastVisitor, carry_blank_lines, leading_blanks
-from codemods.rules._todo import add_todo
+from codemods.rules._todo import STATEMENT_CLASSES, add_todo
 
 FIRST_PARTY_KEY = "simple_ckpt.first_party"
 ORIGINAL_BINDINGS_KEY = "simple_ckpt.original_bindings"
@@ -103,26 +103,13 @@ def _used_names(tree: cst.Module, only: set[int] | None = None) -> set[str]:
 
 # The nodes the pruner descends into: the statement structure down to the lines (which it rewrites on
 # leave, without visiting inside them).
-_STATEMENT_STRUCTURE = frozenset(
-    {
-        cst.Module,
-        cst.FunctionDef,
-        cst.ClassDef,
-        cst.If,
-        cst.For,
-        cst.While,
-        cst.With,
-        cst.Try,
-        cst.TryStar,
-        cst.Match,
-        cst.MatchCase,
-        cst.ExceptHandler,
-        cst.ExceptStarHandler,
-        cst.Else,
-        cst.Finally,
-        cst.IndentedBlock,
-    }
-)
+_STATEMENT_STRUCTURE = (STATEMENT_CLASSES - {cst.SimpleStatementLine}) | {
+    cst.Module,
+    cst.MatchCase,
+    cst.Else,
+    cst.Finally,
+    cst.IndentedBlock,
+}
 
 
 class _ImportPruner(FastTransformer):
