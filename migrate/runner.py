@@ -397,6 +397,16 @@ def _read(candidate: Candidate, options: Options) -> Any:
     return read_legacy(candidate.path, read_options)
 
 
+def _note_read(result: FileResult, legacy: Any) -> None:
+    """What reading found, for the report: source hash, generation, the globals table, reader warnings."""
+    result.sha256, result.generation = legacy.sha256, legacy.generation
+    result.globals = [
+        {"global": g.qualified_name, "handling": g.handling, "reason": g.reason, "member": g.member}
+        for g in legacy.globals
+    ]
+    result.warnings.extend(legacy.warnings)
+
+
 def _read_or_skip(candidate: Candidate, options: Options, result: FileResult) -> Any | None:
     from migrate.errors import LegacyReadError, NotLegacyCheckpoint
 
@@ -441,14 +451,8 @@ def migrate_policy(candidate: Candidate, options: Options, trainer: TrainerFacts
     if not isinstance(legacy, LegacyPolicy):
         result.status, result.reason = SKIPPED, f"a {type(legacy).__name__}, not a policy checkpoint"
         return result
-    result.sha256 = legacy.sha256
-    result.generation = legacy.generation
-    result.globals = [
-        {"global": g.qualified_name, "handling": g.handling, "reason": g.reason, "member": g.member}
-        for g in legacy.globals
-    ]
+    _note_read(result, legacy)
     result.dropped = list(legacy.dropped)
-    result.warnings.extend(legacy.warnings)
     if not any(isinstance(v, torch.Tensor) for v in legacy.state_dict.values()):
         result.status = SKIPPED
         result.reason = "holds no weights (a record without its policy): nothing to convert"
@@ -788,12 +792,7 @@ def migrate_trainer_state(candidate: Candidate, options: Options) -> FileResult:
     if not isinstance(legacy, LegacyTrainerState):
         result.status, result.reason = SKIPPED, f"a {type(legacy).__name__}, not a trainer state"
         return result
-    result.sha256, result.generation = legacy.sha256, legacy.generation
-    result.globals = [
-        {"global": g.qualified_name, "handling": g.handling, "reason": g.reason, "member": g.member}
-        for g in legacy.globals
-    ]
-    result.warnings.extend(legacy.warnings)
+    _note_read(result, legacy)
     try:
         state, warnings = convert_trainer_state(
             legacy.state, source_path=candidate.rel, sha256=legacy.sha256, generation=legacy.generation

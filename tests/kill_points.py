@@ -7,6 +7,13 @@ wrapped with ``hooked`` counts one I/O step, and the process SIGKILLs itself at 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 PRELUDE = """
 import os, signal
 
@@ -23,3 +30,16 @@ def hooked(real):
         return real(*args, **kwargs)
     return wrapper
 """
+
+
+def run_script(script: str, target: Path, kill_at: int, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a kill-point ``script`` (``sys.argv``: target dir, kill_at) with this project importable."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-c", script, str(target), str(kill_at)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )

@@ -105,13 +105,14 @@ def test_every_remaining_legacy_reference_is_marked(migrated: tuple[Path, object
                 assert TODO_PATTERN.search(line), f"{result.path}: unmarked legacy import {line!r}"
 
 
-def _ruff(paths: list[Path], select: str) -> list[dict]:
+def _ruff(paths: list[Path], select: str, config: tuple[str, ...] = ()) -> list[dict]:
     proc = subprocess.run(
         [
             str(RUFF),
             "check",
             "--no-cache",
             "--isolated",
+            *config,
             "--select",
             select,
             "--output-format",
@@ -156,51 +157,18 @@ def test_new_imports_are_where_isort_puts_them(migrated: tuple[Path, object]) ->
         if r.changed and "from simple_ckpt" in Path(r.path).read_text()  # type: ignore[attr-defined]
     ]
     assert len(with_new_import) >= 3
-    config = [
+    config = (
         "--config",
         "lint.isort.known-first-party = ['metta', 'tools', 'tests', 'experiments', 'agent', 'rl']",
         "--config",
         "lint.isort.known-third-party = ['simple_ckpt']",
         "--config",
         "line-length = 320",  # TODO markers make long lines; wrapping them is the formatter's job
-    ]
-    proc = subprocess.run(
-        [
-            str(RUFF),
-            "check",
-            "--no-cache",
-            "--isolated",
-            *config,
-            "--select",
-            "I001",
-            "--output-format",
-            "json",
-            *map(str, with_new_import),
-        ],
-        capture_output=True,
-        text=True,
     )
-    findings = json.loads(proc.stdout or "[]")
+    findings = _ruff(with_new_import, "I001", config)
     # Only files whose original imports were already sorted are held to it.
-    originals_unsorted = subprocess.run(
-        [
-            str(RUFF),
-            "check",
-            "--no-cache",
-            "--isolated",
-            *config,
-            "--select",
-            "I001",
-            "--output-format",
-            "json",
-            *[str(SOURCE / p.relative_to(root)) for p in with_new_import],
-        ],
-        capture_output=True,
-        text=True,
-    )
-    unsorted_before = {
-        str(Path(f["filename"]).relative_to(SOURCE)) for f in json.loads(originals_unsorted.stdout or "[]")
-    }
+    originals = [SOURCE / p.relative_to(root) for p in with_new_import]
+    unsorted_before = {str(Path(f["filename"]).relative_to(SOURCE)) for f in _ruff(originals, "I001", config)}
     unsorted_after = {str(Path(f["filename"]).relative_to(root)) for f in findings}
     assert unsorted_after <= unsorted_before
 

@@ -75,11 +75,9 @@ def _all_committed_verify(run: Path) -> list[int]:
     return [info.epoch for info in infos if info.yaml_path is not None]
 
 
-def test_migrate_in_place_on_a_run_a_trainer_is_writing(legacy_world: Any, tmp_path: Path) -> None:
-    run = legacy_world.make_run_dir(legacy_world.root / "td", "live", generation="L8", epochs=(0, 10))
-    legacy = sorted(p for p in run.rglob("*.pt"))
-    originals = _shas(legacy)
-    trainer = subprocess.Popen(
+def _start_trainer(run: Path) -> subprocess.Popen[str]:
+    """The TRAINER script on ``run``, driven through its stdin/stdout."""
+    return subprocess.Popen(
         [sys.executable, "-c", TRAINER, str(run)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -87,6 +85,13 @@ def test_migrate_in_place_on_a_run_a_trainer_is_writing(legacy_world: Any, tmp_p
         text=True,
         env=_env(),
     )
+
+
+def test_migrate_in_place_on_a_run_a_trainer_is_writing(legacy_world: Any, tmp_path: Path) -> None:
+    run = legacy_world.make_run_dir(legacy_world.root / "td", "live", generation="L8", epochs=(0, 10))
+    legacy = sorted(p for p in run.rglob("*.pt"))
+    originals = _shas(legacy)
+    trainer = _start_trainer(run)
     try:
         assert trainer.stdout is not None and trainer.stdin is not None
         assert trainer.stdout.readline().strip() == "ready"
@@ -117,14 +122,7 @@ def test_trainer_starting_during_migrate_in_place_gets_a_clear_error(
         legacy_world.root / "td", "busy", generation="L8", epochs=(0, 10, 20, 30, 40, 50)
     )
     originals = _shas(sorted(run.rglob("*.pt")))
-    trainer = subprocess.Popen(
-        [sys.executable, "-c", TRAINER, str(run)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
+    trainer = _start_trainer(run)
     assert trainer.stdout is not None and trainer.stdin is not None
     assert trainer.stdout.readline().strip() == "ready"  # armed: torch imported, about to save
     migrating = subprocess.Popen(

@@ -9,19 +9,15 @@ never describes a missing or different model, and the trainer state never points
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import stress_trials
-from kill_points import PRELUDE
+from kill_points import PRELUDE, run_script
 from test_manager_crash import check_invariants
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 WRITER = textwrap.dedent(
     """
@@ -58,15 +54,7 @@ WRITER = WRITER.replace("# <kill-points prelude>", PRELUDE)
 
 
 def _run(run_dir: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run(
-        [sys.executable, "-c", WRITER, str(run_dir), str(kill_at)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    return run_script(WRITER, run_dir, kill_at, timeout=120)
 
 
 @pytest.mark.stress

@@ -10,24 +10,20 @@ original byte-identical under legacy/; no temp file left under a real name).
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import stress_trials
-from kill_points import PRELUDE
-from test_migrate_command import _normalised, migrate
+from kill_points import PRELUDE, run_script
+from test_migrate_command import _normalised, migrate, two_run_train_dir
 
 from simple_ckpt import SimpleCheckpointManager
 from simple_ckpt.manager import verify_checkpoint
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 KILLER = textwrap.dedent(
     """
@@ -66,41 +62,28 @@ KILLER = KILLER.replace("# <kill-points prelude>", PRELUDE)
 
 
 def _run(work: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run(
-        [sys.executable, "-c", KILLER, str(work), str(kill_at)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    return run_script(KILLER, work, kill_at, timeout=300)
 
 
 @pytest.mark.stress
 def test_migrate_killed_at_sampled_io_steps_then_rerun_equals_uninterrupted(
     legacy_world: Any, tmp_path: Path
 ) -> None:
-    template = legacy_world.make_run_dir(
-        legacy_world.root / "tpl", "run_k", generation="L6", epochs=(0, 5, 10)
-    )
-    legacy_world.make_run_dir(
-        legacy_world.root / "tpl", "run_z", generation="L0", epochs=(3,), trainer_state="T0"
-    )
+    template = two_run_train_dir(legacy_world)
     reference = tmp_path / "reference"
-    shutil.copytree(template.parent, reference)
+    shutil.copytree(template, reference)
     counted = _run(reference, 0)
     assert counted.returncode == 0, counted.stderr[-2000:]
     total = int(counted.stdout.rsplit("STEPS", 1)[1].split()[0])
     assert total >= 15, total
     expected = _normalised(reference)
-    originals = _shas(template.parent)
+    originals = _shas(template)
     rng = random.Random(99)
     trials = stress_trials(ci_sample=2, full=50)
     points = sorted(rng.sample(range(1, total + 1), min(trials, total)))
     for kill_at in points:
         work = tmp_path / f"kill{kill_at}"
-        shutil.copytree(template.parent, work)
+        shutil.copytree(template, work)
         proc = _run(work, kill_at)
         assert proc.returncode == -9, (kill_at, proc.returncode, proc.stderr[-1000:])
         _assert_crash_state(work, originals, kill_at)

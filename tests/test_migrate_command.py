@@ -490,6 +490,16 @@ def test_branch_formats_bare_state_dicts_and_hostile_files(legacy_world: Any, tm
     assert [(i.epoch, i.metadata["agent_step"], i.metadata["score"]) for i in n] == [(12, 12 * 1024, 0.5)]
 
 
+def two_run_train_dir(legacy_world: Any) -> Path:
+    """A pristine train_dir with an L6 run (three checkpoints) and an L0 run with a T0 trainer state (the
+    kill -9 tests migrate copies of it in place)."""
+    legacy_world.make_run_dir(legacy_world.root / "tpl", "run_k", generation="L6", epochs=(0, 5, 10))
+    legacy_world.make_run_dir(
+        legacy_world.root / "tpl", "run_z", generation="L0", epochs=(3,), trainer_state="T0"
+    )
+    return legacy_world.root / "tpl"
+
+
 @pytest.mark.stress
 def test_kill_9_at_random_moments_then_rerun_equals_an_uninterrupted_run(
     legacy_world: Any, tmp_path: Path
@@ -501,14 +511,9 @@ def test_kill_9_at_random_moments_then_rerun_equals_an_uninterrupted_run(
 
     from conftest import stress_trials
 
-    template = legacy_world.make_run_dir(
-        legacy_world.root / "tpl", "run_k", generation="L6", epochs=(0, 5, 10)
-    )
-    legacy_world.make_run_dir(
-        legacy_world.root / "tpl", "run_z", generation="L0", epochs=(3,), trainer_state="T0"
-    )
+    template = two_run_train_dir(legacy_world)
     reference = tmp_path / "reference"
-    shutil.copytree(template.parent, reference)
+    shutil.copytree(template, reference)
     assert migrate(reference, "--in-place").exit_code == 0
     expected = _normalised(reference)
     command = [sys.executable, "-m", "simple_ckpt", "migrate", "-q", "--in-place"]
@@ -518,7 +523,7 @@ def test_kill_9_at_random_moments_then_rerun_equals_an_uninterrupted_run(
     rng = random.Random(1234)
     for trial in range(stress_trials(ci_sample=2, full=50)):
         work = tmp_path / f"kill{trial}"
-        shutil.copytree(template.parent, work)
+        shutil.copytree(template, work)
         proc = subprocess.Popen([*command, str(work)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(startup * rng.uniform(0.8, 1.6))
         proc.send_signal(signal.SIGKILL)

@@ -58,6 +58,37 @@ class FastTransformer(cst.CSTTransformer):
         return None
 
 
+class FunctionScopedVisitor(cst.CSTVisitor):
+    """A walk over a whole module that knows the functions enclosing each node (``stack``: their ids,
+    innermost last). Subclasses implement ``see(node, kind)``; dispatch is on the exact type, without
+    CSTVisitor's per-node ``visit_<Type>`` lookups, and the inert node types are not entered."""
+
+    def __init__(self) -> None:
+        self.stack: list[int] = []
+
+    def see(self, node: cst.CSTNode, kind: type[cst.CSTNode]) -> None:
+        raise NotImplementedError
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        kind = type(node)
+        if kind in INERT_NODE_TYPES:
+            return False
+        self.see(node, kind)
+        if kind is cst.FunctionDef:
+            self.stack.append(id(node))
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if type(original_node) is cst.FunctionDef:
+            self.stack.pop()
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
 MANAGER_CLASS = "SimpleCheckpointManager"
 MANAGER_PARAM = "checkpoint_manager"
 MANAGER_METHODS = frozenset(

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from codemods.rules._base import LegacyRule
-from codemods.rules._inert import INERT_NODE_TYPES
 from codemods.rules._resolve import iter_statements
+from codemods.rules._shapes import FunctionScopedVisitor
 from codemods.rules._uses import all_params, collect, self_attribute
 
 LOAD_AGENT = "load_agent_from"
@@ -471,12 +471,12 @@ def _self_loadable(self_uses: list) -> dict[str, set[int]]:
 _COMPREHENSIONS = frozenset({cst.ListComp, cst.DictComp})
 
 
-class _Scan(cst.CSTVisitor):
+class _Scan(FunctionScopedVisitor):
     """One walk: the candidate calls by innermost function, the functions enclosing them, the calls read
     as ``call(...).policy`` and the calls passed straight on as an argument or returned."""
 
     def __init__(self) -> None:
-        self.stack: list[int] = []
+        super().__init__()
         self.functions: set[int] = set()
         self.calls: dict[int, list[cst.Call]] = {}
         self.direct: dict[int, int] = {}  # call id -> id of the `.policy` attribute reading it
@@ -484,9 +484,7 @@ class _Scan(cst.CSTVisitor):
         self.comprehended: dict[int, int] = {}  # call id -> id of the comprehension it builds
         self.comprehensions: set[int] = set()  # comprehensions passed on, returned or assigned
 
-    # Plain type dispatch (CSTVisitor's visit_<Type> lookup costs an f-string and a getattr per node).
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        kind = type(node)
+    def see(self, node: cst.CSTNode, kind: type[cst.CSTNode]) -> None:
         if kind is cst.Call:
             func = node.func  # type: ignore[attr-defined]
             if self.stack and type(func) is cst.Attribute and func.attr.value in _METHODS:
@@ -505,19 +503,6 @@ class _Scan(cst.CSTVisitor):
             element = node.value if kind is cst.DictComp else node.elt  # type: ignore[attr-defined]
             if type(element) is cst.Call:
                 self.comprehended[id(element)] = id(node)
-        elif kind is cst.FunctionDef:
-            self.stack.append(id(node))
-        return kind not in INERT_NODE_TYPES
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if type(original_node) is cst.FunctionDef:
-            self.stack.pop()
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
 
 
 def _annotations_text(node: cst.ClassDef) -> str:

@@ -177,7 +177,7 @@ class MarkRemainingLegacy(LegacyRule):
             if param.annotation is None:
                 continue
             annotation = param.annotation.annotation
-            if _names_record(annotation, self.bindings):
+            if names_record(annotation, self.bindings):
                 found[param.name.value] = "record"
             elif self.bindings.is_legacy(annotation, "PolicyStore"):
                 found[param.name.value] = "store"
@@ -291,9 +291,10 @@ class MarkRemainingLegacy(LegacyRule):
                 self.todo(f"{symbol.name}: {symbol.why}")
 
 
-def _names_record(annotation: cst.BaseExpression, bindings: object) -> bool:
+def names_record(node: cst.CSTNode, bindings: object) -> bool:
+    """Does ``node`` (an annotation, usually) name a legacy record class, bare or through a module?"""
     finder = _RecordName(bindings)
-    annotation.visit(finder)
+    node.visit(finder)
     return finder.found
 
 
@@ -306,6 +307,13 @@ class _RecordName(FastVisitor):
         symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
         if symbol is not None and symbol.name in RECORD_CLASSES:
             self.found = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
+        if symbol is not None and symbol.name in RECORD_CLASSES:
+            self.found = True
+            return False
+        return True
 
 
 def _code(node: cst.CSTNode) -> str:

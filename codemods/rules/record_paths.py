@@ -35,10 +35,9 @@ import libcst as cst
 from libcst.codemod.visitors import RemoveImportsVisitor
 
 from codemods.rules._base import LegacyRule
-from codemods.rules._inert import INERT_NODE_TYPES
-from codemods.rules._shapes import FastTransformer, FastVisitor
+from codemods.rules._shapes import FastTransformer, FunctionScopedVisitor
 from codemods.rules._uses import Use, all_params, collect, self_attribute
-from codemods.rules.mark_remaining import RECORD_CLASSES, RECORD_PRODUCERS, RECORD_READS
+from codemods.rules.mark_remaining import RECORD_CLASSES, RECORD_PRODUCERS, RECORD_READS, names_record
 
 LOAD_AGENT = "load_agent_from"
 READ_METADATA = "read_metadata"
@@ -320,9 +319,7 @@ class RecordToPath(LegacyRule):
         return self._is_record_class(annotation)
 
     def _names_record(self, node: cst.CSTNode) -> bool:
-        finder = _RecordFinder(self.bindings)
-        node.visit(finder)
-        return finder.found
+        return names_record(node, self.bindings)
 
     def _produces_record(self, call: cst.Call) -> bool:
         func = call.func
@@ -498,24 +495,6 @@ def _reads_self(node: cst.Return, approved: dict[str, str | None]) -> bool:
     return bool(collect(node.value, {"self"}).uses)
 
 
-class _RecordFinder(FastVisitor):
-    def __init__(self, bindings: object) -> None:
-        self.bindings = bindings
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
-        if symbol is not None and symbol.name in RECORD_CLASSES:
-            self.found = True
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        symbol = self.bindings.resolve(node)  # type: ignore[attr-defined]
-        if symbol is not None and symbol.name in RECORD_CLASSES:
-            self.found = True
-            return False
-        return True
-
-
 class _AnnotationToStr(FastTransformer):
     """Inside annotations only: a name resolving to a record class becomes ``str``."""
 
@@ -550,32 +529,18 @@ class _AnnotationToStr(FastTransformer):
         return updated_node
 
 
-class _CastOrMockHolders(cst.CSTVisitor):
+class _CastOrMockHolders(FunctionScopedVisitor):
     """Ids of the functions (with their enclosing ones) holding a ``cast(...)`` or ``X.from_key_and_version(...)``
-    call (plain type dispatch: this walk runs over whole modules)."""
+    call."""
 
     def __init__(self) -> None:
-        self.stack: list[int] = []
+        super().__init__()
         self.functions: set[int] = set()
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        kind = type(node)
+    def see(self, node: cst.CSTNode, kind: type[cst.CSTNode]) -> None:
         if kind is cst.Call and self.stack:
             func = node.func  # type: ignore[attr-defined]
             if (type(func) is cst.Name and func.value == "cast") or (
                 type(func) is cst.Attribute and func.attr.value == "from_key_and_version"
             ):
                 self.functions.update(self.stack)
-        elif kind is cst.FunctionDef:
-            self.stack.append(id(node))
-        return kind not in INERT_NODE_TYPES
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if type(original_node) is cst.FunctionDef:
-            self.stack.pop()
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
