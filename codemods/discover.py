@@ -41,10 +41,14 @@ SKIP_DIRS = frozenset(
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file to scan. ``kind`` is "python", "markdown", "yaml" or "shell"."""
+    """A file to scan. ``kind`` is "python", "markdown", "yaml" or "shell". ``root``: the directory given
+    that it was found under (None for a file given itself). ``link_target``: where it really is, when the
+    path found is a symlink to a file (rewriting ``path`` would replace the link, not the file)."""
 
     path: Path
     kind: str
+    root: Path | None = None
+    link_target: Path | None = None
 
     @property
     def is_python(self) -> bool:
@@ -87,7 +91,8 @@ def kind_of(path: Path, *, include_docs: bool, explicit: bool) -> str | None:
 
 
 def discover(paths: Iterable[str | os.PathLike[str]], *, include_docs: bool = False) -> Discovery:
-    """Every file under ``paths`` to scan, in a deterministic order, and every problem met."""
+    """Every file under ``paths`` to scan, in a deterministic order, and every problem met. A file reached
+    twice (named twice, in overlapping directories, through a link) is listed once, where first met."""
     result = Discovery()
     seen_files: set[tuple[int, int]] = set()
     for raw in paths:
@@ -107,7 +112,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], *, include_docs: bool = Fa
             kind = kind_of(root, include_docs=include_docs, explicit=True)
             if kind is not None and (st.st_dev, st.st_ino) not in seen_files:
                 seen_files.add((st.st_dev, st.st_ino))
-                result.files.append(SourceFile(root, kind))
+                result.files.append(SourceFile(root, kind, None, _link_target(root, root.is_symlink())))
         else:
             result.problems.append(DiscoveryProblem(root, "not a regular file or directory"))
     return result
@@ -169,9 +174,13 @@ def _walk(root: Path, include_docs: bool, result: Discovery, seen_files: set[tup
         key = (fst.st_dev, fst.st_ino)
         if key not in seen_files:
             seen_files.add(key)
-            result.files.append(SourceFile(path, kind))
+            result.files.append(SourceFile(path, kind, root, _link_target(path, entry.is_symlink())))
 
     visit_dir(root, ())
+
+
+def _link_target(path: Path, is_symlink: bool) -> Path | None:
+    return Path(os.path.realpath(path)) if is_symlink else None
 
 
 def _reason(exc: OSError) -> str:

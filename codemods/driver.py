@@ -786,31 +786,23 @@ def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:
 
 def _run(paths: Sequence[str], options: Options, jobs: int) -> RunResult:
     outcome = RunResult()
-    work: list[tuple[str, str | None]] = []
-    seen: set[str] = set()
+    found = discover(paths)
+    outcome.problems.extend(f"{p.path}: {p.problem}" for p in found.problems)
     given = [os.path.realpath(raw).rstrip(os.sep) or os.sep for raw in paths]
-    for raw in paths:
-        root = Path(raw)
-        found = discover([raw])
-        outcome.problems.extend(f"{p.path}: {p.problem}" for p in found.problems)
-        root_text = str(root) if root.is_dir() else None
-        for file in found.files:
-            # A file reached twice (a directory and the file itself, overlapping directories, a symlink)
-            # is processed once. One reached through a symlink is rewritten where it really is (replacing
-            # the link would leave the real file legacy), and only inside the paths given.
-            target = os.path.realpath(file.path)
-            if not file.is_python or target in seen:
+    work: list[tuple[str, str | None]] = []
+    for file in found.files:
+        if not file.is_python:
+            continue
+        path = str(file.path)
+        if file.link_target is not None:
+            # A symlink to a file is rewritten where the file really is (replacing the link would leave the
+            # real file legacy), and only inside the paths given.
+            target = str(file.link_target)
+            if not any(target == r or target.startswith(r + os.sep) for r in given):
+                outcome.problems.append(f"{path}: links to {target}, outside the paths given; not followed")
                 continue
-            seen.add(target)
-            path = str(file.path)
-            if target != os.path.abspath(file.path):
-                if not any(target == r or target.startswith(r + os.sep) for r in given):
-                    outcome.problems.append(
-                        f"{path}: links to {target}, outside the paths given; not followed"
-                    )
-                    continue
-                path = target
-            work.append((path, root_text))
+            path = target
+        work.append((path, str(file.root) if file.root is not None else None))
     outcome.files_seen = len(work)
     if jobs <= 1 or len(work) < 2 * jobs:
         results = _worker(work, options)
