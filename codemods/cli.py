@@ -63,21 +63,24 @@ def codemod_command(
     the agent is loaded with simple_ckpt.load_agent_from(path), metadata read with
     simple_ckpt.read_metadata(path).
     """
-    from codemods.driver import Options, run
-
     if show_diff and dry_run:
         raise UsageError("--diff and --dry-run are mutually exclusive")
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if not target_module.replace(".", "_").isidentifier():
         raise UsageError(f"--target-module {target_module!r} is not a module name")
+    from codemods.work_list import work_list_in_background
+
+    listing = work_list_in_background(paths)  # scans the tree while libcst is imported below
+    from codemods.driver import Options, run
+
     options = Options(
         target_module=target_module,
         write=not (show_diff or dry_run),
         want_diff=show_diff,
         verify=not no_verify,
     )
-    outcome = run(list(paths), options, jobs=jobs)
+    outcome = run(list(paths), options, jobs=jobs, prepared=listing() if listing else None)
     if show_diff:
         for result in outcome.results:
             if result.diff:

@@ -21,7 +21,6 @@ import ast
 import builtins
 import difflib
 import gc
-import os
 import re
 import symtable
 import threading
@@ -37,7 +36,6 @@ from typing import Any
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from codemods.discover import discover
 from codemods.legacy_table import LegacyWhen, load_table
 from codemods.markers import TODO_PATTERN
 from codemods.prefilter import default_prefilter
@@ -52,6 +50,7 @@ from codemods.rules._imports import (
 from codemods.rules._resolve import iter_statements, relative_module, scan_bindings
 from codemods.rules._shapes import MANAGER_CLASS, MANAGER_METHODS
 from codemods.rules.mark_remaining import MarkRemainingLegacy
+from codemods.work_list import WorkList, work_list
 from codemods.writes import BackgroundWriter, Writer, write_result
 
 _BUILTINS = frozenset(dir(builtins)) | {
@@ -778,36 +777,24 @@ def _few_gc_passes() -> Iterator[None]:
                 gc.set_threshold(*_GC_STATE["saved"])
 
 
-def run(paths: Sequence[str], options: Options, jobs: int = 1) -> RunResult:
-    """Process every Python file under ``paths``; per-file problems are collected, never raised."""
+def run(paths: Sequence[str], options: Options, jobs: int = 1, prepared: WorkList | None = None) -> RunResult:
+    """Process every Python file under ``paths``; per-file problems are collected, never raised.
+    ``prepared``: the work list of ``paths``, already made (see ``codemods.work_list``)."""
     with _few_gc_passes():
-        return _run(paths, options, jobs)
+        return _run(paths, options, jobs, prepared)
 
 
-def _run(paths: Sequence[str], options: Options, jobs: int) -> RunResult:
-    outcome = RunResult()
-    found = discover(paths)
-    outcome.problems.extend(f"{p.path}: {p.problem}" for p in found.problems)
-    given = [os.path.realpath(raw).rstrip(os.sep) or os.sep for raw in paths]
-    work: list[tuple[str, str | None]] = []
-    for file in found.files:
-        if not file.is_python:
-            continue
-        path = str(file.path)
-        if file.link_target is not None:
-            # A symlink to a file is rewritten where the file really is (replacing the link would leave the
-            # real file legacy), and only inside the paths given.
-            target = str(file.link_target)
-            if not any(target == r or target.startswith(r + os.sep) for r in given):
-                outcome.problems.append(f"{path}: links to {target}, outside the paths given; not followed")
-                continue
-            path = target
-        work.append((path, str(file.root) if file.root is not None else None))
-    outcome.files_seen = len(work)
+def _run(paths: Sequence[str], options: Options, jobs: int, prepared: WorkList | None) -> RunResult:
+    # Without a prepared list the workers prefilter the files themselves (no serial scan here).
+    listed = prepared if prepared is not None else work_list(paths, prefilter=False)
+    outcome = RunResult(files_seen=listed.files_seen, problems=list(listed.problems))
+    work = listed.items
     if jobs <= 1 or len(work) < 2 * jobs:
         results = _worker(work, options)
     else:
-        size = max(1, min(64, len(work) // (jobs * 4)))
+        # Prefiltered items are all parsed (~10 ms each): small batches, so the workers finish together.
+        per_worker = 16 if listed.prefiltered else 4
+        size = max(1, min(64, len(work) // (jobs * per_worker)))
         batches = [work[i : i + size] for i in range(0, len(work), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = [r for chunk in pool.map(_worker, batches, [options] * len(batches)) for r in chunk]

@@ -221,3 +221,23 @@ def test_a_symlink_to_a_file_outside_the_given_paths_is_not_followed(tmp_path: P
     assert f"links to {outside}, outside the paths given; not followed" in result.output
     assert outside.read_text() == LEGACY and (root / "pkg" / "link.py").is_symlink()
     assert (root / "pkg" / "meta.py").read_text() == MIGRATED
+
+
+def test_work_list_in_background_equals_the_inline_one(tmp_path: Path) -> None:
+    """The scan the codemod command runs in a forked helper while libcst is imported gives what an inline
+    scan gives: every Python file counted, only the prefilter's candidates kept, links resolved."""
+    from codemods.work_list import work_list, work_list_in_background
+
+    root = _tree(tmp_path)
+    (root / "pkg" / "link.py").symlink_to(root / "pkg" / "meta.py")  # the same file again: listed once
+    inline = work_list([str(root)])
+    start = work_list_in_background([str(root)])
+    assert start is not None
+    background = start()
+    assert background == inline
+    assert inline.files_seen == 2 and inline.prefiltered
+    assert inline.items == [(str(root / "pkg" / "meta.py"), str(root))]
+    unfiltered = work_list([str(root)], prefilter=False)
+    assert sorted(path for path, _ in unfiltered.items) == [
+        str(root / "pkg" / n) for n in ("meta.py", "plain.py")
+    ]
